@@ -1,0 +1,30 @@
+# The two commands of the README: `make run` (the web app) and `make test`. Both set up .venv/ when missing.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: run test setup browser
+
+run: $(STAMP)
+	$(PY) app.py
+
+test: $(STAMP) browser
+	$(PY) -m pytest -q
+
+setup: $(STAMP)
+
+# torch first and pinned: pip then takes the CPU wheel on disk instead of a CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download does not work offline).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; fi; }

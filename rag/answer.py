@@ -1,0 +1,394 @@
+"""Answer composer: picks verbatim sentences from retrieved passages, cites them, or abstains."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Collection, Sequence
+
+import numpy as np
+
+from rag.retrieval import Retriever, expand_acronyms
+from rag.store import lexical_tokens
+from rag.types import Answer, Citation, Hit, Span
+
+MAX_WORDS = 120
+MAX_SENTENCES = 3
+COMPOSER_PASSAGES = 8  # sentences are drawn from this many of the best passages
+ABSTAIN_BELOW = 0.5  # confidence under which the composer abstains
+SAME_FACT_COSINE = 0.88  # two sentences this close state the same fact: one sentence, both citations
+REDUNDANT_COSINE = 0.75  # a further sentence this close to a chosen one adds nothing
+ABSTENTION_TEXT = "I could not find an answer to that in the articles."
+EMPTY_QUESTION_TEXT = "Please ask a question about the articles."
+
+# Words that frame a question rather than name its subject (stemmed, as lexical_tokens gives them).
+QUESTION_WORDS = frozenset(
+    "what when where who whom whose which why how mani much did doe do is are was were can could would "
+    "should tell describ explain happen see think consid view say mean get make know".split()
+)
+ANAPHORIC_START = re.compile(r"^(It|This|That|These|Those|They|He|She|Such|There|Then|The move|The decision)\b")
+ANAPHORA = frozenset("it its they them their this that these those he she him her his there then such".split())
+
+ANSWER_TYPES = (
+    ("when", re.compile(r"^\s*(when\b|what (year|date|day|month|time)\b|since when\b|how long ago\b)", re.I)),
+    ("where", re.compile(r"^\s*(where\b|in (which|what) (city|country|place)\b)", re.I)),
+    ("who", re.compile(r"^\s*(who|whom|whose)\b|^\s*which (person|minister|leader|official|analyst)\b", re.I)),
+    ("quantity", re.compile(r"\bhow (many|much)\b|\bwhat (share|percentage|proportion|number|amount)\b|\bby how\b", re.I)),
+    ("why", re.compile(r"^\s*why\b|\bwhat (caused|led to|prompted|triggered)\b|\bfor what reason\b", re.I)),
+)
+MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+TYPE_EVIDENCE = {
+    "when": re.compile(rf"\b(1[89]\d\d|20\d\d)s?\b|\b{MONTH}\b|\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(ago|last (year|month|week))\b"),
+    "where": re.compile(r"\b(in|at|to|from|near|on the sidelines of)\s+(the\s+)?[A-Z][\w-]+"),
+    "who": re.compile(r"\b[A-Z][a-z]+\s+[A-Z][a-z]+\b|\b(President|Minister|Secretary|Premier|analyst|official|spokesperson|Councillor)\b"),
+    "quantity": re.compile(r"\d|\b(million|billion|trillion|hundred|thousand|dozen|per ?cent|half|third|quarter)\b", re.I),
+    "why": re.compile(r"\b(because|due to|following|after|over|amid|as a result|in response|prompted|led to|caused|reason|since|decision to|owing to|fear|concern)\b", re.I),
+}
+NUMBER_TOKEN = re.compile(r"^\d[\d.,]*$")
+
+
+# ---------------------------------------------------------------- the question
+
+
+@dataclass(frozen=True)
+class QuestionTerms:
+    """The salient, stemmed terms of a question with their idf, and what kind of answer it wants."""
+
+    terms: tuple[str, ...]
+    weights: tuple[float, ...]
+    answer_type: str
+    unknown: tuple[str, ...]  # salient terms the corpus never uses
+    unknown_names: tuple[str, ...] = ()  # of those, names and numbers ("France", "2025"): the question's subject
+
+    @property
+    def total_weight(self) -> float:
+        return float(sum(self.weights))
+
+    def unknown_share(self, names: bool) -> float:
+        """Share of the question's weight on terms the corpus lacks: names and numbers, or other words."""
+        if not self.terms:
+            return 1.0 if names else 0.0
+        chosen = set(self.unknown_names) if names else set(self.unknown) - set(self.unknown_names)
+        return sum(w for t, w in zip(self.terms, self.weights) if t in chosen) / self.total_weight
+
+
+def answer_type(question: str) -> str:
+    for name, pattern in ANSWER_TYPES:
+        if pattern.search(question):
+            return name
+    return "other"
+
+
+def salient_terms(question: str, lexical, metadata_vocabulary: Collection[str] = ()) -> QuestionTerms:
+    """Question terms minus question words, weighted by idf; a term unknown to the corpus gets the top idf.
+    Terms of article metadata (an author's name) are known even though no passage uses them."""
+    terms: list[str] = []
+    names: set[str] = set()
+    for position, word in enumerate(re.findall(r"[^\W_]+(?:[’'][^\W_]+)?", question)):
+        for token in lexical_tokens(word):
+            token = lexical.known_form(token)
+            if token in QUESTION_WORDS or token in terms:
+                continue
+            terms.append(token)
+            if word[0].isdigit() or (position > 0 and word[0].isupper()):
+                names.add(token)
+    weights = tuple(lexical.idf(t) for t in terms)
+    unknown = tuple(t for t in terms if t not in lexical.document_frequency and t not in metadata_vocabulary)
+    return QuestionTerms(tuple(terms), weights, answer_type(question), unknown, tuple(t for t in unknown if t in names))
+
+
+def merge_terms(current: QuestionTerms, context: QuestionTerms) -> QuestionTerms:
+    """A follow-up's own terms at full weight, those it borrows from the conversation at half weight."""
+    extra = [(t, w / 2) for t, w in zip(context.terms, context.weights) if t not in current.terms]
+    return QuestionTerms(
+        current.terms + tuple(t for t, _ in extra),
+        current.weights + tuple(w for _, w in extra),
+        current.answer_type,
+        current.unknown + tuple(t for t in context.unknown if t not in current.unknown),
+        current.unknown_names + tuple(t for t in context.unknown_names if t not in current.unknown_names),
+    )
+
+
+def is_elliptical(question: str, terms: QuestionTerms, lexical) -> bool:
+    """A follow-up that needs the conversation: it points back ("it", "they"), or names nothing specific."""
+    words = set(re.findall(r"[a-z']+", question.casefold()))
+    if words & ANAPHORA:
+        return True
+    size = max(len(lexical), 1)
+    specific = [t for t in terms.terms if 0 < lexical.document_frequency.get(t, 0) <= 0.1 * size]
+    return not specific and not terms.unknown_names
+
+
+def resolve_follow_up(question: str, history: Sequence[str], lexical) -> str:
+    """The question as retrieval should see it: with the earlier question it leans on, if it is elliptical."""
+    if not history or not is_elliptical(question, salient_terms(question, lexical), lexical):
+        return question
+    context = []
+    for earlier in reversed(history):  # walk back to the last question that stood on its own
+        earlier = " ".join(str(earlier).split())
+        if not earlier:
+            continue
+        context.insert(0, earlier)
+        if not is_elliptical(earlier, salient_terms(earlier, lexical), lexical) or len(context) == 2:
+            break
+    return " ".join(context + [question])
+
+
+# ---------------------------------------------------------------- scoring sentences
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence of a retrieved passage, scored against the question."""
+
+    hit: Hit
+    span: Span
+    text: str
+    vector_row: int
+    cosine: float
+    coverage: float
+    type_match: bool
+    score: float
+
+
+def term_coverage(text: str, terms: QuestionTerms, context: Collection[str] = ()) -> float:
+    """Share of the question's idf weight whose terms appear in the text (or its article's metadata)."""
+    if not terms.terms:
+        return 0.0
+    present = set(lexical_tokens(text)) | set(context)
+    return sum(w for t, w in zip(terms.terms, terms.weights) if t in present) / (terms.total_weight or 1.0)
+
+
+def sentence_score(cosine: float, coverage: float, passage_coverage: float, type_match: bool, rank: int) -> float:
+    """Linear blend: meaning (cosine), the question's words here and in the passage, answer type, rank."""
+    return 0.55 * cosine + 0.25 * coverage + 0.1 * passage_coverage + 0.08 * type_match + 0.04 / rank
+
+
+def with_antecedent(passage, index_in_passage: int) -> Span:
+    """A sentence that opens by pointing back ("It was at this event …") takes the sentence before it along."""
+    span = passage.sentences[index_in_passage]
+    if index_in_passage > 0 and ANAPHORIC_START.match(passage.sentence_text(span).lstrip()):
+        return Span(passage.sentences[index_in_passage - 1].start, span.end)
+    return span
+
+
+def score_candidates(hits: Sequence[Hit], index, query_vector: np.ndarray, terms: QuestionTerms) -> list[Candidate]:
+    row_of = {p.passage_id: i for i, p in enumerate(index.passages)}
+    evidence = TYPE_EVIDENCE.get(terms.answer_type)
+    out = []
+    for hit in hits:
+        row = row_of[hit.passage.passage_id]
+        metadata = index.metadata_terms.get(hit.doc_id, frozenset())
+        passage_coverage = term_coverage(hit.text, terms, metadata)
+        for i, vector_row in enumerate(index.passage_sentence_rows(row)):
+            span = with_antecedent(hit.passage, i)
+            text = hit.passage.sentence_text(span).strip()
+            if len(text.split()) < 4:
+                continue
+            cosine = float(index.sentence_vectors[vector_row] @ query_vector)
+            coverage = term_coverage(text, terms, metadata)
+            type_match = bool(evidence.search(text)) if evidence else False
+            score = sentence_score(cosine, coverage, passage_coverage, type_match, hit.rank)
+            out.append(Candidate(hit, span, text, vector_row, cosine, coverage, type_match, score))
+    return sorted(out, key=lambda c: -c.score)
+
+
+# ---------------------------------------------------------------- confidence
+
+
+def confidence_of(best: Candidate, terms: QuestionTerms, answer_text: str, context: Collection[str] = ()) -> float:
+    """A logistic blend of the evidence: best cosine, term coverage, answer type, and what the corpus lacks.
+
+    The weights were set by hand to put the boundary (0.5) where a sentence is plausibly on topic and names
+    most of what the question asks about. A name or number the corpus never mentions ("France", "2025") weighs
+    more than another unknown word ("respond"), and numbers in the question should appear in the answer.
+    """
+    coverage = term_coverage(answer_text, terms, context)
+    z = (
+        9.0 * (best.cosine - 0.42)
+        + 4.0 * (coverage - 0.45)
+        - 6.0 * terms.unknown_share(names=True)
+        - 2.5 * terms.unknown_share(names=False)
+    )
+    if terms.answer_type in TYPE_EVIDENCE:
+        z += 0.8 if TYPE_EVIDENCE[terms.answer_type].search(answer_text) else -1.5
+    answer_tokens = set(lexical_tokens(answer_text))
+    missing_numbers = [t for t in terms.terms if NUMBER_TOKEN.match(t) and t not in answer_tokens]
+    z -= 1.5 * len(missing_numbers)
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+# ---------------------------------------------------------------- selection and citations
+
+
+def same_fact(a: Candidate, b: Candidate, index) -> bool:
+    cosine = float(index.sentence_vectors[a.vector_row] @ index.sentence_vectors[b.vector_row])
+    if cosine >= SAME_FACT_COSINE:
+        return True
+    ta, tb = set(lexical_tokens(a.text)), set(lexical_tokens(b.text))
+    return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= 0.6
+
+
+def overlaps(a: Candidate, b: Candidate) -> bool:
+    return a.hit.passage.passage_id == b.hit.passage.passage_id and a.span.start < b.span.end and b.span.start < a.span.end
+
+
+def select_sentences(candidates: list[Candidate], index, max_words: int = MAX_WORDS) -> list[list[Candidate]]:
+    """Up to three sentences, best first, each with the other sentences stating the same fact (MMR-style)."""
+    if not candidates:
+        return []
+    best = candidates[0]
+    chosen: list[list[Candidate]] = []
+    words = 0
+    for cand in candidates:
+        if len(chosen) == MAX_SENTENCES:
+            break
+        if any(overlaps(cand, c) for group in chosen for c in group):
+            continue
+        if any(same_fact(cand, group[0], index) for group in chosen):
+            group = next(g for g in chosen if same_fact(cand, g[0], index))
+            if all(c.hit.doc_id != cand.hit.doc_id for c in group):
+                group.append(cand)
+            continue
+        n = len(cand.text.split())
+        if chosen:
+            redundant = max(
+                float(index.sentence_vectors[cand.vector_row] @ index.sentence_vectors[g[0].vector_row])
+                for g in chosen
+            )
+            # a further sentence must be nearly as good as the best and add something new
+            if cand.score < 0.85 * best.score or redundant >= REDUNDANT_COSINE or cand.coverage < 0.3:
+                continue
+        if words + n > max_words:
+            if chosen:
+                continue
+            cand = trim_to_words(cand, max_words)
+            n = len(cand.text.split())
+        chosen.append([cand])
+        words += n
+    return chosen
+
+
+def trim_to_words(candidate: Candidate, max_words: int) -> Candidate:
+    """Cut an over-long sentence to a contiguous stretch of its first `max_words` words."""
+    matches = list(re.finditer(r"\S+", candidate.text))[:max_words]
+    text = candidate.text[: matches[-1].end()] if matches else candidate.text
+    start = candidate.span.start + candidate.hit.passage.sentence_text(candidate.span).find(text[:20])
+    return Candidate(
+        candidate.hit, Span(start, start + len(text)), text, candidate.vector_row, candidate.cosine,
+        candidate.coverage, candidate.type_match, candidate.score,
+    )
+
+
+def build_citations(groups: list[list[Candidate]], index) -> tuple[str, tuple[Citation, ...]]:
+    """Answer text with [n] markers after each sentence, and citations numbered in order of first use."""
+    numbers: dict[int, int] = {}
+    quotes: dict[int, list[Candidate]] = {}
+    parts = []
+    for group in groups:
+        markers = []
+        for cand in group:
+            pid = cand.hit.passage.passage_id
+            if pid not in numbers:
+                numbers[pid] = len(numbers) + 1
+                quotes[pid] = []
+            quotes[pid].append(cand)
+            markers.append(f"[{numbers[pid]}]")
+        parts.append(f"{group[0].text} {''.join(dict.fromkeys(markers))}")
+    citations = []
+    for pid, number in numbers.items():
+        used = sorted(quotes[pid], key=lambda c: c.span.start)
+        hit = used[0].hit
+        citations.append(
+            Citation(
+                number=number,
+                doc_id=hit.doc_id,
+                title=hit.title,
+                url=hit.url,
+                paragraph=hit.paragraph,
+                text=hit.text,
+                quote=" … ".join(c.text for c in used),
+                score=hit.score,
+                spans=tuple(c.span for c in used),
+            )
+        )
+    return " ".join(parts), tuple(citations)
+
+
+def abstention(question: str, message: str, hits: Sequence[Hit], confidence: float, query: str, notes=()) -> Answer:
+    return Answer(
+        question=question,
+        text=message,
+        abstained=True,
+        confidence=round(confidence, 3),
+        passages=tuple(hits),
+        retrieval_query=query,
+        notes=tuple(notes),
+    )
+
+
+def compose_answer(
+    assistant, question: str, history: Sequence[str], top_k: int, doc_ids: Collection[str] | None = None
+) -> Answer:
+    """The whole answer step: resolve a follow-up, retrieve, score sentences, select, cite or abstain."""
+    from rag.assistant import clean_question
+
+    question = clean_question(question)
+    if not question:
+        return abstention(question, EMPTY_QUESTION_TEXT, (), 0.0, "")
+    index = assistant.index
+    history = [clean_question(h) for h in history if clean_question(h)]
+    query = expand_acronyms(resolve_follow_up(question, history, index.lexical), index.acronyms)
+    metadata_vocabulary = frozenset().union(*index.metadata_terms.values())
+    terms = salient_terms(question, index.lexical, metadata_vocabulary)
+    if query == expand_acronyms(question, index.acronyms):
+        query_vector = sentence_vector = assistant.encode_query(query)
+    else:  # a follow-up: retrieve with the conversation, but rank sentences for what is asked now
+        query_vector, question_vector = assistant.embedder.encode([query, question])
+        sentence_vector = (query_vector + question_vector) / 2
+        terms = merge_terms(terms, salient_terms(query, index.lexical, metadata_vocabulary))
+    hits = Retriever(index).search(query, query_vector, top_k=max(top_k, COMPOSER_PASSAGES), doc_ids=doc_ids)
+    shown = hits[:top_k]
+    candidates = score_candidates(hits, index, sentence_vector, terms)
+    groups = select_sentences(candidates, index)
+    if not groups:
+        return abstention(question, ABSTENTION_TEXT, shown, 0.0, query)
+    text, citations = build_citations(groups, index)
+    metadata = index.metadata_terms.get(groups[0][0].hit.doc_id, frozenset())
+    confidence = confidence_of(groups[0][0], terms, " ".join(g[0].text for g in groups), metadata)
+    notes = (f"type={terms.answer_type}", f"best_cosine={groups[0][0].cosine:.3f}", f"unknown={terms.unknown}")
+    if confidence < ABSTAIN_BELOW:
+        return abstention(question, ABSTENTION_TEXT, shown, confidence, query, notes)
+    return Answer(
+        question=question,
+        text=text,
+        abstained=False,
+        confidence=round(confidence, 3),
+        citations=citations,
+        passages=tuple(shown),
+        retrieval_query=query,
+        notes=notes,
+    )
+
+
+# ---------------------------------------------------------------- checking grounding
+
+
+def grounding_problems(answer: Answer) -> list[str]:
+    """Every stretch before a marker group must appear verbatim (white space aside) in a passage it cites."""
+    if answer.abstained:
+        return []
+    by_number = {c.number: c for c in answer.citations}
+    problems = []
+    pieces = re.split(r"((?:\[\d+\])+)", answer.text)
+    if pieces and pieces[-1].strip():
+        problems.append(f"uncited text after the last marker: {pieces[-1].strip()[:60]!r}")
+    for stretch, markers in zip(pieces[0::2], pieces[1::2]):
+        stretch = " ".join(stretch.split())
+        cited = [by_number.get(int(n)) for n in re.findall(r"\d+", markers)]
+        if not stretch:
+            problems.append(f"marker {markers} cites nothing")
+        elif not any(c and stretch in " ".join(c.text.split()) for c in cited):
+            problems.append(f"not found in cited passages {markers}: {stretch[:60]!r}")
+    return problems

@@ -1,0 +1,149 @@
+"""Command line: `python -m rag index | search | ask | eval` (heavy imports happen inside the commands)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def hit_to_dict(hit) -> dict:
+    return {
+        "rank": hit.rank,
+        "score": hit.score,
+        "doc_id": hit.doc_id,
+        "title": hit.title,
+        "paragraph": hit.paragraph,
+        "section": hit.section,
+        "url": hit.url,
+        "text": hit.text,
+    }
+
+
+def answer_to_dict(answer) -> dict:
+    """The JSON shape shared by the CLI and the HTTP API."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "confidence": answer.confidence,
+        "citations": [
+            {k: v for k, v in asdict(c).items() if k != "spans"} for c in answer.citations
+        ],
+        "passages": [hit_to_dict(h) for h in answer.passages],
+    }
+
+
+def format_answer(answer) -> str:
+    lines = [answer.text, ""]
+    if answer.citations:
+        lines.append("Sources:")
+        for c in answer.citations:
+            lines.append(f"  [{c.number}] {c.title}, paragraph {c.paragraph} ({c.url})")
+            lines.append(f"      \u201c{c.quote}\u201d")
+    elif answer.passages:
+        lines.append("Related reading:")
+        for h in answer.passages:
+            lines.append(f"  - {h.title}, paragraph {h.paragraph} ({h.url})")
+    lines.append(f"confidence: {answer.confidence:.2f}")
+    return "\n".join(lines)
+
+
+def make_assistant(args):
+    from rag import Assistant
+
+    return Assistant(seeds_dir=args.seeds, index_dir=args.index, model=args.model)
+
+
+def command_index(args) -> int:
+    assistant = make_assistant(args)
+    started = time.perf_counter()
+    index = assistant.rebuild(progress=not args.quiet)
+    m = index.manifest
+    print(
+        f"indexed {m['articles']} articles, {m['passages']} passages, {m['sentences']} sentences "
+        f"in {time.perf_counter() - started:.1f} s -> {assistant.store.folder}"
+    )
+    return 0
+
+
+def command_search(args) -> int:
+    hits = make_assistant(args).search(args.question, top_k=args.top_k, mode=args.mode)
+    if args.json:
+        print(json.dumps([hit_to_dict(h) for h in hits], ensure_ascii=False, indent=2))
+    else:
+        for hit in hits:
+            print(f"{hit.rank}. [{hit.score:.3f}] {hit.title} \u00b6{hit.paragraph} ({hit.url})")
+            print(f"   {hit.text}\n")
+        if not hits:
+            print("no passages found")
+    return 0
+
+
+def command_ask(args) -> int:
+    answer = make_assistant(args).ask(args.question, history=args.history, top_k=args.top_k)
+    print(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
+    return 0
+
+
+def command_eval(args) -> int:
+    from rag.evaluation import DEFAULT_QUESTIONS, evaluate, format_report, load_questions
+
+    result = evaluate(make_assistant(args), load_questions(args.file or DEFAULT_QUESTIONS))
+    print(format_report(result))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m rag", description=__doc__)
+    parser.add_argument("--seeds", default=None, help="folder of .txt/.md articles (default: the repo's seeds/)")
+    parser.add_argument("--index", default=None, help="index folder (default: the repo's index/)")
+    parser.add_argument("--model", default=None, help="embedding model path or name (default: bundled MiniLM)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="(re)build the index")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=command_index)
+
+    p = sub.add_parser("search", help="the passages that best match a question")
+    p.add_argument("question")
+    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=command_search)
+
+    p = sub.add_parser("ask", help="a cited, extractive answer")
+    p.add_argument("question")
+    p.add_argument("--history", action="append", default=[], help="an earlier question (repeat, oldest first)")
+    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=command_ask)
+
+    p = sub.add_parser("eval", help="retrieval and answer figures on a question set")
+    p.add_argument("file", nargs="?", help="questions .jsonl (default: ../shared/eval/questions.jsonl)")
+    p.set_defaults(run=command_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return args.run(args)
+    except Exception as err:  # a clear message, not a traceback, for anything a user can cause
+        from rag.ingest import CorpusError
+
+        if isinstance(err, (CorpusError, ValueError, OSError)):
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        raise

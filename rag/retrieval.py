@@ -1,0 +1,123 @@
+"""Retrieval: dense (FAISS) and BM25 rankings fused by weighted reciprocal rank fusion into cited `Hit`s."""
+
+from __future__ import annotations
+
+import re
+from typing import Collection, Sequence
+
+import numpy as np
+
+from rag.indexer import CorpusIndex
+from rag.store import ScoredRow, lexical_tokens
+from rag.types import Hit
+
+# RRF constant: Cormack, Clarke & Buettcher (SIGIR 2009) found k = 60 robust across collections. Our lists
+# are short (a few hundred passages), where a large k flattens the fused list towards a vote count; the eval
+# (`python -m rag eval`) compares k on the dev set and k = 60 stays within noise of the best, so we keep it.
+RRF_K = 60.0
+DENSE_WEIGHT = 1.0
+LEXICAL_WEIGHT = 1.0
+CANDIDATES = 100
+MODES = ("hybrid", "dense", "bm25")
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[int]], k: float = RRF_K, weights: Sequence[float] | None = None
+) -> list[ScoredRow]:
+    """score(d) = sum_r w_r / (k + rank_r(d)), ranks from 1 (Cormack et al. 2009); best first, ties by row."""
+    weights = weights or [1.0] * len(rankings)
+    scores: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, row in enumerate(ranking, start=1):
+            scores[row] = scores.get(row, 0.0) + weight / (k + rank)
+    return [ScoredRow(row, score) for row, score in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def expand_acronyms(query: str, acronyms: dict[str, str]) -> str:
+    """Add the long form of an acronym the corpus defines ("BRI" -> "Belt and Road Initiative"), and back."""
+    extra = []
+    for acronym, long_form in acronyms.items():
+        if re.search(rf"\b{re.escape(acronym)}\b", query):
+            extra.append(long_form)
+        elif re.search(rf"\b{re.escape(long_form)}\b", query, re.I):
+            extra.append(acronym)
+    return f"{query} ({'; '.join(extra)})" if extra else query
+
+
+class Retriever:
+    """Hybrid search over one loaded index; the query vector comes from the caller (embedding stays outside)."""
+
+    def __init__(
+        self,
+        index: CorpusIndex,
+        rrf_k: float = RRF_K,
+        dense_weight: float = DENSE_WEIGHT,
+        lexical_weight: float = LEXICAL_WEIGHT,
+        candidates: int = CANDIDATES,
+    ):
+        self.index = index
+        self.rrf_k = rrf_k
+        self.weights = (dense_weight, lexical_weight)
+        self.candidates = candidates
+
+    def rankings(
+        self, query: str, query_vector: np.ndarray, doc_ids: Collection[str] | None = None
+    ) -> tuple[list[ScoredRow], list[ScoredRow]]:
+        """Dense and BM25 rankings of the candidate passages (restricted to `doc_ids` when given).
+
+        The dense score of a passage is its cosine plus that of its best sentence: a long passage whose one
+        sentence answers the question is not diluted by the rest (eval: MRR@10 0.865 -> 0.882, dense only).
+        """
+        n = len(self.index.passages) if doc_ids else self.candidates
+        lexical = self.index.lexical.search(lexical_tokens(query), n)
+        passage_hits = self.index.dense.search(query_vector, n)
+        rows = sorted({s.row for s in passage_hits} | {s.row for s in lexical})
+        passage_cosine = self.index.passage_vectors[rows] @ query_vector
+        combined = passage_cosine + self.index.best_sentence_similarity(rows, query_vector)
+        dense = sorted((ScoredRow(r, float(c)) for r, c in zip(rows, combined)), key=lambda s: (-s.score, s.row))
+        if doc_ids:
+            allowed = set(doc_ids)
+            dense = [s for s in dense if self.index.passages[s.row].doc_id in allowed]
+            lexical = [s for s in lexical if self.index.passages[s.row].doc_id in allowed]
+        return dense, lexical
+
+    def search(
+        self,
+        query: str,
+        query_vector: np.ndarray,
+        top_k: int = 5,
+        mode: str = "hybrid",
+        doc_ids: Collection[str] | None = None,
+        rrf_k: float | None = None,
+    ) -> list[Hit]:
+        """The top_k passages for the query, best first. `query` should already be acronym-expanded."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        k = self.rrf_k if rrf_k is None else rrf_k
+        dense, lexical = self.rankings(query, query_vector, doc_ids)
+        if mode == "dense":
+            lists, weights = [[s.row for s in dense]], [1.0]
+        elif mode == "bm25":
+            lists, weights = [[s.row for s in lexical]], [1.0]
+        else:
+            lists, weights = [[s.row for s in dense], [s.row for s in lexical]], list(self.weights)
+        fused = reciprocal_rank_fusion(lists, k=k, weights=weights)
+        best_possible = sum(weights) / (k + 1)
+        dense_rank = {s.row: r for r, s in enumerate(dense, start=1)}
+        dense_score = {s.row: s.score for s in dense}
+        lexical_rank = {s.row: r for r, s in enumerate(lexical, start=1)}
+        hits = []
+        for rank, scored in enumerate(fused[:top_k], start=1):
+            passage = self.index.passages[scored.row]
+            hits.append(
+                Hit(
+                    passage=passage,
+                    title=self.index.articles[passage.doc_id].title,
+                    score=round(scored.score / best_possible, 4),
+                    rank=rank,
+                    dense_rank=dense_rank.get(scored.row),
+                    lexical_rank=lexical_rank.get(scored.row),
+                    dense_score=dense_score.get(scored.row, 0.0),
+                )
+            )
+        return hits

@@ -1,0 +1,309 @@
+"""Index store: the FAISS and BM25 indexes, and versioned on-disk builds swapped in atomically with a manifest."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from rag.types import Article, Paragraph, Passage, Span
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+POINTER_FILE = "CURRENT"
+MANIFEST_FILE = "manifest.json"
+
+
+class IndexError_(RuntimeError):
+    """A build on disk is missing, corrupt or inconsistent: the caller rebuilds."""
+
+
+@dataclass(frozen=True)
+class ScoredRow:
+    """A row of an index (a passage's position) and its score for one query."""
+
+    row: int
+    score: float
+
+
+# ---------------------------------------------------------------- dense vectors
+
+
+class VectorIndex:
+    """Exact inner-product search over L2-normalised vectors (cosine similarity), backed by FAISS."""
+
+    def __init__(self, vectors: np.ndarray):
+        import faiss
+
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2:
+            raise ValueError("vectors must be a 2-D array")
+        self.dimension = int(vectors.shape[1])
+        self._index = faiss.IndexFlatIP(self.dimension)
+        if len(vectors):
+            self._index.add(vectors)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def search(self, query: np.ndarray, k: int) -> list[ScoredRow]:
+        """The k best rows for one query vector, best first."""
+        k = min(k, len(self))
+        if k <= 0:
+            return []
+        query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+        if query.shape[1] != self.dimension:
+            raise ValueError(f"query has dimension {query.shape[1]}, index has {self.dimension}")
+        scores, rows = self._index.search(query, k)
+        return [ScoredRow(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        faiss.write_index(self._index, str(path))
+
+    @classmethod
+    def load(cls, path: Path) -> "VectorIndex":
+        import faiss
+
+        index = faiss.read_index(str(path))
+        self = cls.__new__(cls)
+        self._index, self.dimension = index, int(index.d)
+        return self
+
+
+# ---------------------------------------------------------------- lexical (BM25)
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below between
+    both but by can could did do does doing down during each few for from further had has have having he her here
+    hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
+    off on once only or other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up very was we were what
+    when where which while who whom why will with would you your yours yourself yourselves s t d ll m re ve
+    also may might must shall said says""".split()
+)
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def import_bm25s():
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import and logs every build
+    return bm25s
+
+
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+_STEM = None
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """Lower-cased, stop-word-free, Snowball-stemmed word tokens ("Japan's bans" -> ["japan", "ban"])."""
+    global _STEM
+    if _STEM is None:
+        _STEM = _stemmer()
+    words = [w for w in WORD.findall(text.casefold().replace("’", "'").replace("'s ", " ")) if w not in STOPWORDS]
+    return _STEM.stemWords(words)
+
+
+class LexicalIndex:
+    """BM25 (bm25s, Lucene variant) over the passages' lexical tokens, plus each term's document frequency."""
+
+    def __init__(self, token_lists: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75):
+        bm25s = import_bm25s()
+        self.size = len(token_lists)
+        self._bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
+        if self.size:
+            self._bm25.index([list(t) or [""] for t in token_lists], show_progress=False)
+        self.document_frequency: dict[str, int] = {}
+        for tokens in token_lists:
+            for term in set(tokens):
+                self.document_frequency[term] = self.document_frequency.get(term, 0) + 1
+
+    def __len__(self) -> int:
+        return self.size
+
+    def known_form(self, term: str) -> str:
+        """A term the corpus uses for one it does not, when they share a stem the stemmer missed
+        ("overtak" -> "overtaken"); otherwise the term itself."""
+        if term in self.document_frequency or len(term) < 5 or term.isdigit():
+            return term
+        vocabulary = self._sorted_vocabulary()
+        i = bisect.bisect_left(vocabulary, term)
+        longer = [v for v in vocabulary[i : i + 20] if v.startswith(term) and len(v) - len(term) <= 3]
+        if longer:
+            return max(longer, key=lambda v: self.document_frequency[v])
+        shorter = [term[:n] for n in range(len(term) - 1, 4, -1) if term[:n] in self.document_frequency]
+        return shorter[0] if shorter else term
+
+    def _sorted_vocabulary(self) -> list[str]:
+        if getattr(self, "_vocabulary", None) is None:
+            self._vocabulary = sorted(self.document_frequency)
+        return self._vocabulary
+
+    def idf(self, term: str) -> float:
+        """Lucene's BM25 idf, ln(1 + (N - df + 0.5) / (df + 0.5)) (Robertson & Zaragoza 2009, as in Lucene)."""
+        df = self.document_frequency.get(term, 0)
+        return float(np.log(1 + (self.size - df + 0.5) / (df + 0.5)))
+
+    def scores(self, tokens: Sequence[str]) -> np.ndarray:
+        """BM25 score of every row for the query tokens (zeros when none is in the vocabulary)."""
+        known = [f for f in (self.known_form(t) for t in tokens) if f in self.document_frequency]
+        if not known or not self.size:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+
+    def search(self, tokens: Sequence[str], k: int) -> list[ScoredRow]:
+        scores = self.scores(tokens)
+        k = min(k, self.size)
+        if k <= 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k] if k < self.size else np.arange(self.size)
+        top = sorted(top, key=lambda r: (-scores[r], r))
+        return [ScoredRow(int(r), float(scores[r])) for r in top if scores[r] > 0]
+
+    def save(self, folder: Path) -> None:
+        self._bm25.save(str(folder), show_progress=False)
+        (folder / "document_frequency.json").write_text(json.dumps(self.document_frequency), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex":
+        bm25s = import_bm25s()
+        self = cls.__new__(cls)
+        self._bm25 = bm25s.BM25.load(str(folder), show_progress=False)
+        self.document_frequency = json.loads((folder / "document_frequency.json").read_text(encoding="utf-8"))
+        params = json.loads((folder / "params.index.json").read_text(encoding="utf-8"))
+        self.size = int(params.get("num_docs", 0))
+        return self
+
+
+# ---------------------------------------------------------------- serialising the corpus
+
+
+def article_to_dict(article: Article) -> dict:
+    return asdict(article)
+
+
+def article_from_dict(data: dict) -> Article:
+    data = dict(data)
+    data["paragraphs"] = tuple(Paragraph(**p) for p in data["paragraphs"])
+    data["authors"] = tuple(data["authors"])
+    data["footnotes"] = tuple(data["footnotes"])
+    return Article(**data)
+
+
+def passage_to_dict(passage: Passage) -> dict:
+    data = asdict(passage)
+    data["sentences"] = [[s.start, s.end] for s in passage.sentences]
+    return data
+
+
+def passage_from_dict(data: dict) -> Passage:
+    data = dict(data)
+    data["sentences"] = tuple(Span(s, e) for s, e in data["sentences"])
+    return Passage(**data)
+
+
+# ---------------------------------------------------------------- builds on disk
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """Write through a temporary file and rename, so readers see the old or the new file, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def list_files(folder: Path) -> Iterable[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST_FILE)
+
+
+class BuildStore:
+    """Versioned builds under one folder: `CURRENT` names the live one; a new build is swapped in atomically."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+
+    def current(self) -> Path | None:
+        pointer = self.folder / POINTER_FILE
+        try:
+            name = pointer.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        path = self.folder / name
+        return path if name and "/" not in name and path.is_dir() else None
+
+    def new_build_dir(self) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=self.folder, prefix=".tmp-build-"))
+
+    def publish(self, staging: Path, manifest: dict) -> Path:
+        """Seal a staged build with its manifest (checksums of every file) and make it the current one."""
+        manifest = dict(manifest)
+        manifest["files"] = {str(p.relative_to(staging)): file_sha256(p) for p in list_files(staging)}
+        write_json_atomic(staging / MANIFEST_FILE, manifest)
+        final = self.folder / f"build-{time.strftime('%Y%m%dT%H%M%S')}-{staging.name[-6:]}"
+        os.replace(staging, final)
+        pointer_tmp = self.folder / f".{POINTER_FILE}.{os.getpid()}"
+        pointer_tmp.write_text(final.name, encoding="utf-8")
+        os.replace(pointer_tmp, self.folder / POINTER_FILE)
+        self.remove_old_builds(keep={final.name})
+        return final
+
+    def remove_old_builds(self, keep: set[str]) -> None:
+        """Drop superseded builds and abandoned staging folders (the one before stays for running readers)."""
+        builds = sorted((p for p in self.folder.glob("build-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        stale = [p for p in builds if p.name not in keep][:-1]
+        stale += [p for p in self.folder.glob(".tmp-build-*") if time.time() - p.stat().st_mtime > 3600]
+        for path in stale:
+            shutil.rmtree(path, ignore_errors=True)
+
+    @staticmethod
+    def read_manifest(build: Path) -> dict:
+        try:
+            manifest = json.loads((build / MANIFEST_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise IndexError_(f"manifest unreadable: {err}") from err
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexError_("index format version differs")
+        return manifest
+
+    @staticmethod
+    def verify(build: Path, manifest: dict) -> None:
+        """Every file the manifest lists is there with its checksum: a truncated or altered file fails."""
+        for name, digest in manifest.get("files", {}).items():
+            path = build / name
+            if not path.is_file() or file_sha256(path) != digest:
+                raise IndexError_(f"index file damaged or missing: {name}")

@@ -1,0 +1,126 @@
+"""Frozen dataclasses passed between the pipeline stages (ingest -> chunking -> index -> retrieval -> answer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open character range [start, end) into an article's cleaned text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One cleaned paragraph of an article, numbered as a reader counts them (1-based)."""
+
+    number: int
+    start: int
+    end: int
+    section: str = ""
+
+
+@dataclass(frozen=True)
+class Article:
+    """A cleaned article: paragraphs are joined by blank lines in `text`, with their offsets kept."""
+
+    doc_id: str
+    title: str
+    text: str
+    paragraphs: tuple[Paragraph, ...]
+    authors: tuple[str, ...] = ()
+    publisher: str = ""
+    date: str = ""
+    url: str = ""
+    source_name: str = ""
+    footnotes: tuple[str, ...] = ()
+
+    def paragraph_text(self, paragraph: Paragraph) -> str:
+        return self.text[paragraph.start : paragraph.end]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """The unit of retrieval: a paragraph, or a sentence-aligned piece of a long one."""
+
+    passage_id: int
+    doc_id: str
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    section: str = ""
+    sentences: tuple[Span, ...] = ()  # offsets into the article, like start/end
+
+    def sentence_text(self, sentence: Span) -> str:
+        return self.text[sentence.start - self.start : sentence.end - self.start]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with its fused score and where each retriever ranked it (None: not ranked)."""
+
+    passage: Passage
+    title: str
+    score: float
+    rank: int
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    dense_score: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return self.passage.text
+
+    @property
+    def doc_id(self) -> str:
+        return self.passage.doc_id
+
+    @property
+    def paragraph(self) -> int:
+        return self.passage.paragraph
+
+    @property
+    def section(self) -> str:
+        return self.passage.section
+
+    @property
+    def url(self) -> str:
+        return passage_url(self.passage.doc_id, self.passage.paragraph)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer: the passage it quotes and the stretches quoted from it."""
+
+    number: int
+    doc_id: str
+    title: str
+    url: str
+    paragraph: int
+    text: str
+    quote: str
+    score: float
+    spans: tuple[Span, ...] = ()  # the quoted stretches, as offsets into the article
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `Assistant.ask` returns: answer text with [n] markers, its citations and the passages seen."""
+
+    question: str
+    text: str
+    abstained: bool
+    confidence: float
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Hit, ...] = ()
+    retrieval_query: str = ""  # the question as resolved with the conversation history
+    notes: tuple[str, ...] = field(default=())  # why the composer decided as it did, for debugging
+
+
+def passage_url(doc_id: str, paragraph: int) -> str:
+    """The link that opens an article at a paragraph in the app's article view."""
+    return f"/articles/{doc_id}#p{paragraph}"

@@ -1,0 +1,105 @@
+"""Answers: grounded sentences with citations, abstention, follow-ups, and the grounding checker itself."""
+
+import re
+
+import pytest
+
+from rag.answer import answer_type, grounding_problems, is_elliptical, salient_terms
+from rag.evaluation import DEFAULT_QUESTIONS, load_questions
+from rag.types import Answer, Citation
+
+QUESTIONS = load_questions(DEFAULT_QUESTIONS) if DEFAULT_QUESTIONS.exists() else []
+WORDS = lambda text: len(re.sub(r"\[\d+\]", " ", text).split())  # noqa: E731
+
+
+def test_the_example_question_is_answered_from_the_articles(seed_assistant):
+    ans = seed_assistant.ask("Why did China ban Japanese seafood?")
+    assert not ans.abstained and ans.confidence >= 0.5
+    assert "Fukushima" in ans.text and re.search(r"treated|waste|contaminated", ans.text)
+    assert grounding_problems(ans) == []
+    assert [c.number for c in ans.citations] == list(range(1, len(ans.citations) + 1))
+    first = ans.citations[0]
+    assert first.quote in first.text and first.url == f"/articles/{first.doc_id}#p{first.paragraph}"
+    article = seed_assistant.articles[first.doc_id]
+    for span in first.spans:
+        assert article.text[span.start : span.end] in first.quote
+    assert 1 <= len(ans.passages) <= 5
+
+
+def test_the_same_fact_in_two_articles_is_stated_once_with_both_citations(seed_assistant):
+    ans = seed_assistant.ask("Why did China ban Japanese seafood?")
+    marker_groups = re.findall(r"(?:\[\d+\])+", ans.text)
+    assert any(len(re.findall(r"\d+", g)) >= 2 for g in marker_groups)
+    assert len({c.doc_id for c in ans.citations}) >= 2
+
+
+@pytest.mark.parametrize("q", [q for q in QUESTIONS], ids=[q.id for q in QUESTIONS])
+def test_every_dev_answer_is_grounded_and_short(seed_assistant, q):
+    ans = seed_assistant.ask(q.question)
+    assert grounding_problems(ans) == []
+    assert WORDS(ans.text) <= 120
+    assert 0.0 <= ans.confidence <= 1.0
+    if ans.abstained:
+        assert ans.citations == ()
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t", "What is the capital of France?",
+                                      "How do I make sushi rice at home?", "Who won the 2022 FIFA World Cup?"])
+def test_blank_and_off_topic_questions_abstain(seed_assistant, question):
+    ans = seed_assistant.ask(question)
+    assert ans.abstained and ans.text and ans.confidence < 0.5 and not ans.citations
+
+
+def test_an_abstention_still_offers_related_reading(seed_assistant):
+    ans = seed_assistant.ask("What did Japan and China agree at their 2025 summit?")
+    assert ans.abstained and ans.passages
+
+
+FOLLOW_UPS = [
+    (["When was the Japan-China Treaty of Peace and Friendship signed?"], "When did it take effect?", r"23 October"),
+    (["Who represented the Japanese government at the Belt and Road Forum?"], "When was that?", r"May 2017"),
+    (["Why did China ban Japanese seafood?"], "How did Japan respond?", r"seafood|Fukushima|water"),
+    (["What is the Partnership for Quality Infrastructure?", "When was it launched?"], "Who launched it?", r"Japan"),
+]
+
+
+@pytest.mark.parametrize("history,question,expected", FOLLOW_UPS)
+def test_follow_up_questions_use_the_conversation(seed_assistant, history, question, expected):
+    alone = seed_assistant.ask(question)
+    ans = seed_assistant.ask(question, history=history)
+    assert not ans.abstained and re.search(expected, ans.text), ans.text
+    assert grounding_problems(ans) == []
+    assert ans.retrieval_query != question and history[-1] in ans.retrieval_query
+    assert alone.retrieval_query == question
+
+
+def test_a_self_contained_question_is_not_dragged_back(seed_assistant):
+    ans = seed_assistant.ask("What is the Partnership for Quality Infrastructure?",
+                             history=["Why did China ban Japanese seafood?"])
+    assert ans.retrieval_query == "What is the Partnership for Quality Infrastructure?"
+    assert "Infrastructure" in ans.text and "seafood" not in ans.text
+
+
+def test_answer_types_and_ellipsis(seed_assistant):
+    assert answer_type("When was it signed?") == "when"
+    assert answer_type("How many people went?") == "quantity"
+    assert answer_type("Where did they meet?") == "where"
+    assert answer_type("Why is Beijing suspicious?") == "why"
+    lexical = seed_assistant.index.lexical
+    assert is_elliptical("How did Japan respond?", salient_terms("How did Japan respond?", lexical), lexical)
+    q = "What is the Partnership for Quality Infrastructure?"
+    assert not is_elliptical(q, salient_terms(q, lexical), lexical)
+
+
+def make_answer(text, passages):
+    citations = tuple(Citation(i + 1, "d", "t", "/u", 1, p, p, 1.0) for i, p in enumerate(passages))
+    return Answer(question="q", text=text, abstained=False, confidence=0.9, citations=citations)
+
+
+def test_grounding_checker_catches_what_it_should():
+    passage = "The ban followed the release of treated water.   It angered Tokyo."
+    assert grounding_problems(make_answer("The ban followed the release of treated water. [1]", [passage])) == []
+    assert grounding_problems(make_answer("The ban followed the release of\ntreated water. [1][2]", ["x", passage])) == []
+    assert grounding_problems(make_answer("The ban was lifted. [1]", [passage]))
+    assert grounding_problems(make_answer("The ban followed the release of treated water. [1] Extra.", [passage]))
+    assert grounding_problems(make_answer("The ban followed the release of treated water. [2]", [passage]))

@@ -1,0 +1,61 @@
+"""The command line end to end, as a user runs it (a real subprocess, real model and index)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+
+def run_cli(*args, index_dir, seeds=None, timeout=300):
+    cmd = [sys.executable, "-m", "rag", "--index", str(index_dir)]
+    if seeds:
+        cmd += ["--seeds", str(seeds)]
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    return subprocess.run(cmd + list(args), cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def cli_index(tmp_path_factory):
+    index_dir = tmp_path_factory.mktemp("cli-index")
+    result = run_cli("index", "--quiet", index_dir=index_dir)
+    assert result.returncode == 0, result.stderr
+    assert "indexed 5 articles" in result.stdout
+    return index_dir
+
+
+def test_ask_json_gives_a_cited_answer(cli_index):
+    result = run_cli("ask", "Why did China ban Japanese seafood?", "--json", index_dir=cli_index)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert not data["abstained"] and "Fukushima" in data["answer"]
+    assert {"number", "doc_id", "title", "url", "paragraph", "quote", "text", "score"} <= set(data["citations"][0])
+
+
+def test_ask_prints_sources_under_the_answer(cli_index):
+    result = run_cli("ask", "When did it take effect?", "--history",
+                     "When was the Japan-China Treaty of Peace and Friendship signed?", index_dir=cli_index)
+    assert result.returncode == 0, result.stderr
+    assert "23 October" in result.stdout and "Sources:" in result.stdout and "/articles/" in result.stdout
+
+
+def test_search_json_and_text(cli_index):
+    result = run_cli("search", "Partnership for Quality Infrastructure", "--top-k", "2", "--json", index_dir=cli_index)
+    hits = json.loads(result.stdout)
+    assert len(hits) == 2 and "Quality Infrastructure" in hits[0]["text"]
+    text = run_cli("search", "Hamburg", "--top-k", "1", index_dir=cli_index).stdout
+    assert text.startswith("1. [") and "Hamburg" in text
+
+
+def test_a_missing_articles_folder_is_a_clear_error(tmp_path):
+    result = run_cli("index", "--quiet", index_dir=tmp_path / "i", seeds=tmp_path / "nowhere")
+    assert result.returncode == 2
+    assert "error: articles folder not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_is_fast_and_needs_no_model():
+    result = subprocess.run([sys.executable, "-m", "rag", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "index" in result.stdout and "eval" in result.stdout

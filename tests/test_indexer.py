@@ -1,0 +1,103 @@
+"""Index life cycle: manifest, staleness, incremental re-embedding, damaged builds, interrupted builds."""
+
+import json
+
+import pytest
+
+from rag import Assistant
+from rag.embedding import Embedder
+
+from conftest import PARAGRAPHS, write_article
+
+
+class CountingEmbedder(Embedder):
+    """The real embedder, counting how many texts it is asked to encode."""
+
+    def __init__(self, shared: Embedder):
+        super().__init__(shared.model)
+        self._model = shared._model
+        self.encoded = 0
+
+    def encode(self, texts, show_progress=False):
+        self.encoded += len(texts)
+        return super().encode(texts, show_progress)
+
+
+@pytest.fixture
+def counting(embedder):
+    return CountingEmbedder(embedder)
+
+
+def test_manifest_records_what_the_index_was_built_from(small_corpus, tmp_path, counting):
+    assistant = Assistant(seeds_dir=small_corpus, index_dir=tmp_path / "idx", embedder=counting)
+    manifest = assistant.index.manifest
+    assert manifest["model_id"] == Embedder().model_id and "@" in manifest["model_id"]
+    assert manifest["dimension"] == 384
+    assert manifest["articles"] == 2 and manifest["passages"] == len(assistant.index.passages)
+    for key in ("corpus_hash", "chunker_version", "built_at", "files"):
+        assert manifest[key]
+    assert (tmp_path / "idx" / "CURRENT").read_text().startswith("build-")
+
+
+def test_an_unchanged_corpus_loads_without_embedding(small_corpus, tmp_path, counting):
+    Assistant(seeds_dir=small_corpus, index_dir=tmp_path / "idx", embedder=counting).index
+    counting.encoded = 0
+    again = Assistant(seeds_dir=small_corpus, index_dir=tmp_path / "idx", embedder=counting)
+    assert again.index.manifest["articles"] == 2
+    assert counting.encoded == 0
+
+
+def test_adding_an_article_re_embeds_only_its_text(small_corpus, tmp_path, counting):
+    first = Assistant(seeds_dir=small_corpus, index_dir=tmp_path / "idx", embedder=counting).index
+    counting.encoded = 0
+    write_article(small_corpus, "second.txt", "A second port story", [p.replace("Northport", "Southport").replace(".", ", said Southport.") for p in PARAGRAPHS])
+    assistant = Assistant(seeds_dir=small_corpus, index_dir=tmp_path / "idx", embedder=counting)
+    index = assistant.index  # stale: rebuilt on first use
+    new_passages = [p for p in index.passages if p.doc_id == "second"]
+    new_sentences = sum(len(p.sentences) for p in new_passages)
+    assert index.manifest["corpus_hash"] != first.manifest["corpus_hash"]
+    assert new_passages and counting.encoded == len(new_passages) + new_sentences
+    assert assistant.search("Southport terminal jobs", top_k=1)[0].doc_id == "second"
+
+
+def test_a_damaged_index_file_is_detected_and_rebuilt(small_corpus, tmp_path, counting, caplog):
+    index_dir = tmp_path / "idx"
+    Assistant(seeds_dir=small_corpus, index_dir=index_dir, embedder=counting).index
+    build = index_dir / (index_dir / "CURRENT").read_text()
+    data = (build / "dense.faiss").read_bytes()
+    (build / "dense.faiss").write_bytes(data[: len(data) // 2])  # truncated
+    assistant = Assistant(seeds_dir=small_corpus, index_dir=index_dir, embedder=counting)
+    assert assistant.search("terminal wetlands birds", top_k=1)[0].doc_id == "port"
+    assert any("unusable" in r.message for r in caplog.records)
+    assert (index_dir / "CURRENT").read_text() != build.name
+
+
+def test_an_index_of_another_model_is_rebuilt(small_corpus, tmp_path, counting):
+    index_dir = tmp_path / "idx"
+    Assistant(seeds_dir=small_corpus, index_dir=index_dir, embedder=counting).index
+    build = index_dir / (index_dir / "CURRENT").read_text()
+    manifest = json.loads((build / "manifest.json").read_text())
+    manifest["corpus_hash"] = "built-with-another-model"
+    (build / "manifest.json").write_text(json.dumps(manifest))
+    counting.encoded = 0
+    assistant = Assistant(seeds_dir=small_corpus, index_dir=index_dir, embedder=counting)
+    assert assistant.index.manifest["corpus_hash"] != "built-with-another-model"
+
+
+def test_a_failed_build_leaves_the_previous_index_serving(small_corpus, tmp_path, counting):
+    index_dir = tmp_path / "idx"
+    assistant = Assistant(seeds_dir=small_corpus, index_dir=index_dir, embedder=counting)
+    assistant.warm_up()
+    before = (index_dir / "CURRENT").read_text()
+    write_article(small_corpus, "third.txt", "Third", ["A new paragraph about ferries crossing the strait at night time."])
+
+    class Broken(CountingEmbedder):
+        def encode(self, texts, show_progress=False):
+            raise RuntimeError("killed mid-build")
+
+    broken = Assistant(seeds_dir=small_corpus, index_dir=index_dir, embedder=Broken(counting))
+    with pytest.raises(RuntimeError):
+        broken.rebuild()
+    assert (index_dir / "CURRENT").read_text() == before
+    assert not list(index_dir.glob(".tmp-build-*"))
+    assert assistant.index.manifest["articles"] >= 2

@@ -1,0 +1,141 @@
+"""Cleaning rules, each tested on the real seed quirk it exists for."""
+
+import re
+
+import pytest
+
+from rag.ingest import (
+    CorpusError,
+    clean_article,
+    decode_article_bytes,
+    drop_repeated_units,
+    is_furniture,
+    join_wrapped_lines,
+    load_articles,
+)
+
+from conftest import SEEDS
+
+FURNITURE = [
+    "Post new comment", "8 + 4 =", "Solve this simple math problem", "Contact Us", "Leave a Reply",
+    "Share - WeChat", "NNPC Advert", "Photo Credit", "POOL / VIA KYODO", "Image Source:", "Copyright",
+    "License for publishing", "Registration Number", "Most Viewed in 24 Hours", "culled from",
+    "Global Edition", "中文", "Updated: 2024", "Your email address will not be published",
+    "The content of this field is kept private", "0 comments", "Home / Opinion",
+    "does not necessarily represent", "More >>",
+]
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    return {a.doc_id[:3]: a for a in load_articles(SEEDS)}
+
+
+def test_all_five_seeds_load_with_their_metadata(seeds):
+    assert sorted(seeds) == ["000", "001", "002", "003", "004"]
+    assert seeds["003"].title == "Kishida and Xi aim for trade progress despite lingering tensions"
+    assert seeds["003"].authors == ("Gabriele Ninivaggi", "Gabriel Dominguez")
+    assert seeds["003"].url.startswith("https://www.japantimes.co.jp/")
+    assert seeds["000"].url == "" and seeds["000"].date == ""  # unknown stays empty
+
+
+def test_no_furniture_survives_in_any_paragraph(seeds):
+    for article in seeds.values():
+        for furniture in FURNITURE:
+            assert furniture.casefold() not in article.text.casefold(), (article.doc_id, furniture)
+
+
+def test_hard_wrapped_pdf_lines_are_rejoined_into_paragraphs(seeds):
+    article = seeds["001"]
+    first = article.paragraph_text(article.paragraphs[1])
+    assert "\n" not in article.paragraph_text(article.paragraphs[0])
+    assert first.startswith("ON 8 JULY 2017, meeting on the sidelines of the G20 Summit at Hamburg, Germany")
+    assert first.endswith("relations.")
+    assert "Sino-Japanese ties" in article.text  # a line ending in "Sino-" joins without a space
+    assert len(article.paragraphs) == 16
+
+
+def test_headings_become_sections_not_paragraphs(seeds):
+    article = seeds["001"]
+    sections = [p.section for p in article.paragraphs]
+    assert sections[0] == "Synopsis"
+    for heading in ("Commentary", "Growing Warmth in Ties", "The Catalyst", "Road Ahead"):
+        assert heading in sections
+        assert all(article.paragraph_text(p).strip() != heading for p in article.paragraphs)
+    assert {p.section for p in seeds["000"].paragraphs} == {"", "Trade Issue"}
+
+
+def test_footnote_markers_leave_the_text_but_stay_as_metadata(seeds):
+    article = seeds["000"]
+    assert not re.search(r"\[\d+\]", article.text)
+    assert "opposition to hegemony. These two core principles" in article.text
+    assert len(article.footnotes) == 2 and article.footnotes[0].startswith("Gabriele Ninivaggi")
+
+
+def test_a_paragraph_repeated_inside_another_is_indexed_once(seeds):
+    text = seeds["002"].text
+    assert text.count("The Korean Peninsula situation has shown improvement") + text.count(
+        "the Korean Peninsula situation has shown improvement"
+    ) == 1
+    assert text.count("Sino-Japanese Ties and the Political Thaw") == 0  # the repeated title is not a paragraph
+
+
+def test_photo_captions_and_their_credited_copies_are_dropped(seeds):
+    assert "shake hands during the APEC summit" not in seeds["003"].text
+
+
+def test_title_and_byline_come_from_the_text_without_metadata(tmp_path):
+    raw = (SEEDS / "004_d2bcfba1eb1cc900.txt").read_text(encoding="utf-8")
+    article = clean_article(raw, "opinion.txt")
+    assert article.title == "Japan, China should prevent free fall of ties"
+    assert article.authors == ("Kiyoshi Sugawa",)
+    assert article.date == "2024-05-24"
+    assert article.paragraph_text(article.paragraphs[0]).startswith("The distance between Tokyo and Beijing")
+
+
+def test_honorific_name_line_is_the_author(seeds):
+    raw = (SEEDS / "000_c5f5a7b9278b21aa.txt").read_text(encoding="utf-8")
+    assert clean_article(raw, "x.txt").authors == ("Rajaram Panda",)
+
+
+def test_paragraph_offsets_round_trip(seeds):
+    for article in seeds.values():
+        for p in article.paragraphs:
+            assert article.text[p.start : p.end] == article.paragraph_text(p)
+            assert article.paragraph_text(p).strip() == article.paragraph_text(p)
+
+
+def test_markdown_front_matter_and_headings(tmp_path):
+    md = "---\ntitle: Front Title\nauthor: A. Writer and B. Writer\ndate: 2020-01-02\n---\n# Ignored heading\n\n" \
+         "## Background\n\nThis is the first paragraph of the article, long enough to be running text.\n"
+    article = clean_article(md, "note.md")
+    assert article.title == "Front Title" and article.authors == ("A. Writer", "B. Writer")
+    assert article.paragraphs[0].section == "Background"
+
+
+def test_latin1_file_is_decoded_with_a_warning(tmp_path, caplog):
+    folder = tmp_path / "a"
+    folder.mkdir()
+    (folder / "latin.txt").write_bytes("Café politics\n\nThe café in Tōkyō served crème brûlée to visiting ministers every day.".encode("latin-1", "replace"))
+    (folder / "binary.txt").write_bytes(b"\x00\x01\x02garbage")
+    (folder / "empty.txt").write_bytes(b"")
+    articles = load_articles(folder)
+    assert [a.source_name for a in articles] == ["latin.txt"]
+    assert "Café" in articles[0].title
+    assert any("latin.txt" in r.message for r in caplog.records)
+    assert any("binary.txt" in r.message for r in caplog.records)
+
+
+def test_a_folder_without_articles_is_a_clear_error(tmp_path):
+    with pytest.raises(CorpusError, match="no usable"):
+        load_articles(tmp_path)
+    with pytest.raises(CorpusError, match="not found"):
+        load_articles(tmp_path / "missing")
+
+
+def test_small_rules():
+    assert join_wrapped_lines(["a Sino-", "Japanese tie ", "and more"]) == "a Sino-Japanese tie and more"
+    assert is_furniture("Share - WeChat") and is_furniture("Copyright 1995 - . All rights reserved.")
+    assert not is_furniture("China and Japan agreed to share data on the water release over many months of talks.")
+    assert drop_repeated_units(["Same para here.", "Other one.", "Same para here."]) == ["Same para here.", "Other one."]
+    assert decode_article_bytes("naïve".encode("utf-8-sig"), "x") == "naïve"

@@ -1,0 +1,68 @@
+"""Retrieval: fusion against a hand-computed reference, acronyms, filters, and hybrid search on the seeds."""
+
+import pytest
+
+from rag.indexer import mine_acronyms
+from rag.retrieval import expand_acronyms, reciprocal_rank_fusion
+
+
+def test_rrf_matches_a_hand_computed_reference():
+    # dense ranks rows 3, 1, 2; BM25 ranks 1, 4. With k = 60:
+    # 1: 1/62 + 1/61, 3: 1/61, 4: 1/62, 2: 1/63
+    fused = reciprocal_rank_fusion([[3, 1, 2], [1, 4]], k=60)
+    assert [s.row for s in fused] == [1, 3, 4, 2]
+    assert fused[0].score == pytest.approx(1 / 62 + 1 / 61)
+    assert fused[3].score == pytest.approx(1 / 63)
+
+
+def test_rrf_weights_and_ties():
+    fused = reciprocal_rank_fusion([[1], [2]], k=1, weights=[1.0, 3.0])
+    assert [s.row for s in fused] == [2, 1] and fused[0].score == pytest.approx(1.5)
+    tie = reciprocal_rank_fusion([[5], [4]], k=10)
+    assert [s.row for s in tie] == [4, 5]  # equal scores: lower row first, deterministic
+    assert reciprocal_rank_fusion([]) == []
+
+
+def test_acronyms_are_mined_from_definitions_and_checked_against_initials():
+    text = ("China's Belt and Road Initiative (BRI) and the Asian Infrastructure Investment Bank (AIIB) "
+            "met the Partnership for Quality Infrastructure (PQI) and Asia-Pacific Economic Cooperation (APEC), "
+            "but not a random thing (XYZ).")
+    found = mine_acronyms([text])
+    assert found["BRI"] == "Belt and Road Initiative"
+    assert found["AIIB"] == "Asian Infrastructure Investment Bank"
+    assert found["PQI"] == "Partnership for Quality Infrastructure"
+    assert found["APEC"] == "Asia-Pacific Economic Cooperation"
+    assert "XYZ" not in found
+    assert expand_acronyms("What about the BRI?", found) == "What about the BRI? (Belt and Road Initiative)"
+    assert "BRI" in expand_acronyms("the belt and road initiative", found)
+
+
+def test_search_returns_cited_passages_best_first(seed_assistant):
+    hits = seed_assistant.search("Why did China ban Japanese seafood?", top_k=5)
+    assert len(hits) == 5
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert hits[0].score >= hits[-1].score
+    top = hits[0]
+    assert "seafood" in top.text and top.title and top.paragraph >= 1
+    assert top.url == f"/articles/{top.doc_id}#p{top.paragraph}"
+    article = seed_assistant.articles[top.doc_id]
+    assert article.text[top.passage.start : top.passage.end] == top.text
+
+
+def test_acronym_question_finds_the_long_form(seed_assistant):
+    hits = seed_assistant.search("What did Abe say about the BRI?", top_k=3, mode="bm25")
+    assert any("Abe declared on 5 June 2017" in h.text for h in hits)
+
+
+def test_paraphrase_needs_the_dense_side(seed_assistant):
+    hits = seed_assistant.search("Why is Beijing blocking fish imports?", top_k=5)
+    assert any("seafood" in h.text for h in hits)
+
+
+def test_filter_by_article_and_empty_question(seed_assistant):
+    doc = "001_53155a2f9b336c2e"
+    hits = seed_assistant.search("seafood ban", top_k=3, doc_ids={doc})
+    assert hits and all(h.doc_id == doc for h in hits)
+    assert seed_assistant.search("   ") == []
+    with pytest.raises(ValueError):
+        seed_assistant.search("x", mode="nonsense")
