@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Collection, Sequence
 
 import numpy as np
@@ -27,7 +27,7 @@ QUESTION_WORDS = frozenset(
     "what when where who whom whose which why how mani much did doe do is are was were can could would "
     "should tell describ explain happen see think consid view say mean get make know".split()
 )
-ANAPHORIC_START = re.compile(r"^(It|This|That|These|Those|They|He|She|Such|There|Then|The move|The decision)\b")
+ANAPHORIC_START = re.compile(r"^(It|This|That|These|Those|They|He|She|Such|The move|The decision)\b")
 ANAPHORA = frozenset("it its they them their this that these those he she him her his there then such".split())
 
 ANSWER_TYPES = (
@@ -145,7 +145,8 @@ class Candidate:
     hit: Hit
     span: Span
     text: str
-    vector_row: int
+    vector_row: int  # the sentence scored (the last one when an antecedent was taken along)
+    rows: tuple[int, ...]  # the vectors of every sentence in the span
     cosine: float
     coverage: float
     type_match: bool
@@ -165,6 +166,25 @@ def sentence_score(cosine: float, coverage: float, passage_coverage: float, type
     return 0.55 * cosine + 0.25 * coverage + 0.1 * passage_coverage + 0.08 * type_match + 0.04 / rank
 
 
+def has_answer_type(text: str, terms: QuestionTerms) -> bool:
+    """The text holds what the question type asks for (a date, place, person, number, cause), and for a date,
+    place, person or number it is something the question does not already say."""
+    pattern = TYPE_EVIDENCE.get(terms.answer_type)
+    if pattern is None:
+        return False
+    if terms.answer_type == "why":
+        return bool(pattern.search(text))
+    asked = set(terms.terms)
+    return any(set(lexical_tokens(m.group(0))) - asked for m in pattern.finditer(text))
+
+
+def stripped(passage, span: Span) -> Span:
+    """The span without leading or trailing white space."""
+    text = passage.sentence_text(span)
+    start = span.start + len(text) - len(text.lstrip())
+    return Span(start, max(start, span.end - (len(text) - len(text.rstrip()))))
+
+
 def with_antecedent(passage, index_in_passage: int) -> Span:
     """A sentence that opens by pointing back ("It was at this event …") takes the sentence before it along."""
     span = passage.sentences[index_in_passage]
@@ -175,22 +195,22 @@ def with_antecedent(passage, index_in_passage: int) -> Span:
 
 def score_candidates(hits: Sequence[Hit], index, query_vector: np.ndarray, terms: QuestionTerms) -> list[Candidate]:
     row_of = {p.passage_id: i for i, p in enumerate(index.passages)}
-    evidence = TYPE_EVIDENCE.get(terms.answer_type)
     out = []
     for hit in hits:
         row = row_of[hit.passage.passage_id]
         metadata = index.metadata_terms.get(hit.doc_id, frozenset())
         passage_coverage = term_coverage(hit.text, terms, metadata)
         for i, vector_row in enumerate(index.passage_sentence_rows(row)):
-            span = with_antecedent(hit.passage, i)
-            text = hit.passage.sentence_text(span).strip()
+            span = stripped(hit.passage, with_antecedent(hit.passage, i))
+            text = hit.passage.sentence_text(span)
             if len(text.split()) < 4:
                 continue
+            rows = (vector_row - 1, vector_row) if span.start < hit.passage.sentences[i].start else (vector_row,)
             cosine = float(index.sentence_vectors[vector_row] @ query_vector)
             coverage = term_coverage(text, terms, metadata)
-            type_match = bool(evidence.search(text)) if evidence else False
+            type_match = has_answer_type(text, terms)
             score = sentence_score(cosine, coverage, passage_coverage, type_match, hit.rank)
-            out.append(Candidate(hit, span, text, vector_row, cosine, coverage, type_match, score))
+            out.append(Candidate(hit, span, text, vector_row, rows, cosine, coverage, type_match, score))
     return sorted(out, key=lambda c: -c.score)
 
 
@@ -212,7 +232,7 @@ def confidence_of(best: Candidate, terms: QuestionTerms, answer_text: str, conte
         - 2.5 * terms.unknown_share(names=False)
     )
     if terms.answer_type in TYPE_EVIDENCE:
-        z += 0.8 if TYPE_EVIDENCE[terms.answer_type].search(answer_text) else -1.5
+        z += 0.8 if has_answer_type(answer_text, terms) else -1.5
     answer_tokens = set(lexical_tokens(answer_text))
     missing_numbers = [t for t in terms.terms if NUMBER_TOKEN.match(t) and t not in answer_tokens]
     z -= 1.5 * len(missing_numbers)
@@ -222,9 +242,13 @@ def confidence_of(best: Candidate, terms: QuestionTerms, answer_text: str, conte
 # ---------------------------------------------------------------- selection and citations
 
 
+def closeness(a: Candidate, b: Candidate, index) -> float:
+    """The highest cosine between a sentence of one candidate and a sentence of the other."""
+    return float(np.max(index.sentence_vectors[list(a.rows)] @ index.sentence_vectors[list(b.rows)].T))
+
+
 def same_fact(a: Candidate, b: Candidate, index) -> bool:
-    cosine = float(index.sentence_vectors[a.vector_row] @ index.sentence_vectors[b.vector_row])
-    if cosine >= SAME_FACT_COSINE:
+    if closeness(a, b, index) >= SAME_FACT_COSINE:
         return True
     ta, tb = set(lexical_tokens(a.text)), set(lexical_tokens(b.text))
     return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= 0.6
@@ -253,10 +277,7 @@ def select_sentences(candidates: list[Candidate], index, max_words: int = MAX_WO
             continue
         n = len(cand.text.split())
         if chosen:
-            redundant = max(
-                float(index.sentence_vectors[cand.vector_row] @ index.sentence_vectors[g[0].vector_row])
-                for g in chosen
-            )
+            redundant = max(closeness(cand, g[0], index) for g in chosen)
             # a further sentence must be nearly as good as the best and add something new
             if cand.score < 0.85 * best.score or redundant >= REDUNDANT_COSINE or cand.coverage < 0.3:
                 continue
@@ -272,13 +293,10 @@ def select_sentences(candidates: list[Candidate], index, max_words: int = MAX_WO
 
 def trim_to_words(candidate: Candidate, max_words: int) -> Candidate:
     """Cut an over-long sentence to a contiguous stretch of its first `max_words` words."""
-    matches = list(re.finditer(r"\S+", candidate.text))[:max_words]
-    text = candidate.text[: matches[-1].end()] if matches else candidate.text
-    start = candidate.span.start + candidate.hit.passage.sentence_text(candidate.span).find(text[:20])
-    return Candidate(
-        candidate.hit, Span(start, start + len(text)), text, candidate.vector_row, candidate.cosine,
-        candidate.coverage, candidate.type_match, candidate.score,
-    )
+    words = list(re.finditer(r"\S+", candidate.text))[:max_words]
+    end = candidate.span.start + (words[-1].end() if words else len(candidate.text))
+    span = Span(candidate.span.start, end)
+    return replace(candidate, span=span, text=candidate.hit.passage.sentence_text(span))
 
 
 def build_citations(groups: list[list[Candidate]], index) -> tuple[str, tuple[Citation, ...]]:

@@ -34,16 +34,24 @@ class Piece:
 
 
 def split_oversized(span: Span, text: str, count_tokens: TokenCounter, max_tokens: int) -> list[Span]:
-    """Cut one sentence too long for the model into word windows that each fit."""
+    """Cut one sentence too long for the model into word windows that each fit.
+
+    Windows grow by doubling then bisecting over word counts, so a huge unpunctuated line costs
+    O(n log n) token counts rather than one per word."""
     words = [(m.start() + span.start, m.end() + span.start) for m in re.finditer(r"\S+", text[span.start : span.end])]
     out: list[Span] = []
     i = 0
     while i < len(words):
-        j = i + 1
-        while j < len(words) and count_tokens(text[words[i][0] : words[j][1]]) <= max_tokens:
-            j += 1
-        out.append(Span(words[i][0], words[j - 1][1]))
-        i = j
+        fits = lambda j: count_tokens(text[words[i][0] : words[j - 1][1]]) <= max_tokens  # noqa: E731
+        low, high = i + 1, i + 2  # low always fits (a single word is cut no further)
+        while high <= len(words) and fits(high):
+            low, high = high, i + 2 * (high - i)
+        high = min(high, len(words) + 1)
+        while high - low > 1:
+            mid = (low + high) // 2
+            low, high = (mid, high) if fits(mid) else (low, mid)
+        out.append(Span(words[i][0], words[low - 1][1]))
+        i = low
     return out
 
 

@@ -236,16 +236,20 @@ def fold_for_comparison(text: str) -> str:
     return re.sub(r"\W+", " ", text.casefold()).strip()
 
 
+CONTAINMENT_CHECK_LIMIT = 2000  # units; the containment test is quadratic, so huge files get exact dedup only
+
+
 def drop_repeated_units(units: list[str]) -> list[str]:
     """Keep one copy of a repeated paragraph, and drop one that another paragraph contains whole."""
     folded = [fold_for_comparison(u) for u in units]
+    check_containment = len(units) <= CONTAINMENT_CHECK_LIMIT
     kept = []
     seen = set()
     for i, unit in enumerate(units):
         key = folded[i]
         if not key or key in seen:
             continue
-        contained = word_count(unit) >= 12 and any(
+        contained = check_containment and word_count(unit) >= 12 and any(
             j != i and len(folded[j]) > len(key) and key in folded[j] for j in range(len(units))
         )
         if contained:
