@@ -19,6 +19,7 @@ COMPOSER_PASSAGES = 8  # sentences are drawn from this many of the best passages
 ABSTAIN_BELOW = 0.5  # confidence under which the composer abstains
 SAME_FACT_COSINE = 0.88  # two sentences this close state the same fact: one sentence, both citations
 REDUNDANT_COSINE = 0.75  # a further sentence this close to a chosen one adds nothing
+FURTHER_SENTENCE_SHARE = 0.9  # a second or third sentence must score this share of the best one
 ABSTENTION_TEXT = "I could not find an answer to that in the articles."
 EMPTY_QUESTION_TEXT = "Please ask a question about the articles."
 
@@ -60,6 +61,7 @@ class QuestionTerms:
     answer_type: str
     unknown: tuple[str, ...]  # salient terms the corpus never uses
     unknown_names: tuple[str, ...] = ()  # of those, names and numbers ("France", "2025"): the question's subject
+    names: tuple[str, ...] = ()  # every name or number the question uses, known to the corpus or not
 
     @property
     def total_weight(self) -> float:
@@ -70,7 +72,12 @@ class QuestionTerms:
         if not self.terms:
             return 1.0 if names else 0.0
         chosen = set(self.unknown_names) if names else set(self.unknown) - set(self.unknown_names)
-        return sum(w for t, w in zip(self.terms, self.weights) if t in chosen) / self.total_weight
+        return self.share(chosen)
+
+    def share(self, chosen: Collection[str]) -> float:
+        """Share of the question's idf weight on the chosen terms."""
+        total = self.total_weight
+        return sum(w for t, w in zip(self.terms, self.weights) if t in chosen) / total if total else 0.0
 
 
 def answer_type(question: str) -> str:
@@ -95,7 +102,10 @@ def salient_terms(question: str, lexical, metadata_vocabulary: Collection[str] =
                 names.add(token)
     weights = tuple(lexical.idf(t) for t in terms)
     unknown = tuple(t for t in terms if t not in lexical.document_frequency and t not in metadata_vocabulary)
-    return QuestionTerms(tuple(terms), weights, answer_type(question), unknown, tuple(t for t in unknown if t in names))
+    return QuestionTerms(
+        tuple(terms), weights, answer_type(question), unknown,
+        tuple(t for t in unknown if t in names), tuple(t for t in terms if t in names),
+    )
 
 
 def merge_terms(current: QuestionTerms, context: QuestionTerms) -> QuestionTerms:
@@ -107,6 +117,7 @@ def merge_terms(current: QuestionTerms, context: QuestionTerms) -> QuestionTerms
         current.answer_type,
         current.unknown + tuple(t for t in context.unknown if t not in current.unknown),
         current.unknown_names + tuple(t for t in context.unknown_names if t not in current.unknown_names),
+        current.names + tuple(t for t in context.names if t not in current.names),
     )
 
 
@@ -217,19 +228,23 @@ def score_candidates(hits: Sequence[Hit], index, query_vector: np.ndarray, terms
 # ---------------------------------------------------------------- confidence
 
 
-def confidence_of(best: Candidate, terms: QuestionTerms, answer_text: str, context: Collection[str] = ()) -> float:
+def confidence_of(best: Candidate, terms: QuestionTerms, answer_text: str, evidence_terms: Collection[str]) -> float:
     """A logistic blend of the evidence: best cosine, term coverage, answer type, and what the corpus lacks.
 
     The weights were set by hand to put the boundary (0.5) where a sentence is plausibly on topic and names
     most of what the question asks about. A name or number the corpus never mentions ("France", "2025") weighs
-    more than another unknown word ("respond"), and numbers in the question should appear in the answer.
+    more than another unknown word ("respond"); a name the corpus knows but the cited passages (and their
+    articles' metadata, `evidence_terms`) never mention ("Tokyo" for a question on Tokyo's population) counts
+    against too, and numbers in the question should appear in the answer.
     """
-    coverage = term_coverage(answer_text, terms, context)
+    coverage = term_coverage(answer_text, terms, evidence_terms)
+    missing_names = [t for t in terms.names if t not in terms.unknown and t not in evidence_terms]
     z = (
         9.0 * (best.cosine - 0.42)
         + 4.0 * (coverage - 0.45)
         - 6.0 * terms.unknown_share(names=True)
         - 2.5 * terms.unknown_share(names=False)
+        - 4.0 * terms.share(missing_names)
     )
     if terms.answer_type in TYPE_EVIDENCE:
         z += 0.8 if has_answer_type(answer_text, terms) else -1.5
@@ -279,7 +294,8 @@ def select_sentences(candidates: list[Candidate], index, max_words: int = MAX_WO
         if chosen:
             redundant = max(closeness(cand, g[0], index) for g in chosen)
             # a further sentence must be nearly as good as the best and add something new
-            if cand.score < 0.85 * best.score or redundant >= REDUNDANT_COSINE or cand.coverage < 0.3:
+            weak = cand.score < FURTHER_SENTENCE_SHARE * best.score or cand.coverage < 0.3
+            if weak or redundant >= REDUNDANT_COSINE:
                 continue
         if words + n > max_words:
             if chosen:
@@ -373,8 +389,11 @@ def compose_answer(
     if not groups:
         return abstention(question, ABSTENTION_TEXT, shown, 0.0, query)
     text, citations = build_citations(groups, index)
-    metadata = index.metadata_terms.get(groups[0][0].hit.doc_id, frozenset())
-    confidence = confidence_of(groups[0][0], terms, " ".join(g[0].text for g in groups), metadata)
+    cited = [c for group in groups for c in group]
+    evidence_terms = frozenset().union(
+        *(set(lexical_tokens(c.hit.text)) | index.metadata_terms.get(c.hit.doc_id, frozenset()) for c in cited)
+    )
+    confidence = confidence_of(groups[0][0], terms, " ".join(g[0].text for g in groups), evidence_terms)
     notes = (f"type={terms.answer_type}", f"best_cosine={groups[0][0].cosine:.3f}", f"unknown={terms.unknown}")
     if confidence < ABSTAIN_BELOW:
         return abstention(question, ABSTENTION_TEXT, shown, confidence, query, notes)
