@@ -1,4 +1,4 @@
-"""Embedding: the sentence-transformers model, loaded on first use (`warm_up`), never from a hub by default."""
+"""Embedding: all-MiniLM-L6-v2 run by onnxruntime from a once-exported graph, or by sentence-transformers (torch)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,17 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MODEL_ENV = "RAG_MODEL"
+BACKEND_ENV = "RAG_EMBED_BACKEND"
+CACHE_ENV = "RAG_MODEL_CACHE"
+BACKENDS = ("auto", "onnx", "onnx-int8", "torch")
+# What "auto" runs when onnxruntime is there: see docs/BENCHMARKS.md for the speed and eval figures behind it.
+AUTO_ONNX = "onnx"
+# Beside the repository's default index: exported graphs are per model, not per corpus, so every index
+# (and every test's temporary one) shares one export instead of paying torch's import for its own.
+DEFAULT_CACHE = Path(__file__).resolve().parent.parent / "index" / "models"
+# Up to this many texts (a question, a follow-up pair) run single-threaded: a request thread then keeps to
+# one core, so two requests run side by side on this 2-core machine instead of contending for both.
+QUERY_BATCH = 8
 
 
 def default_model_path() -> str:
@@ -67,13 +78,155 @@ class TokenCounter:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
 
-class Embedder:
-    """Sentence embeddings, L2-normalised float32. The model loads on `warm_up()` or first `encode()`."""
+class OnnxTokenizer:
+    """The model's word pieces from tokenizer.json via `tokenizers` (no transformers import), padded per batch."""
 
-    def __init__(self, model: str | None = None, batch_size: int = 64, device: str = "cpu"):
+    def __init__(self, model: str | Path, max_length: int):
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(Path(model) / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length=max_length)  # [CLS] and [SEP] included, as in the model
+        self._tokenizer.no_padding()  # padded per batch below, to the batch's longest text
+        self.pad_id = self._tokenizer.token_to_id("[PAD]") or 0
+
+    def encode(self, texts: Sequence[str]) -> list:
+        return self._tokenizer.encode_batch(list(texts))
+
+    def pad(self, encodings: Sequence) -> dict[str, np.ndarray]:
+        width = max(len(e.ids) for e in encodings)
+        ids = np.full((len(encodings), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        types = np.zeros((len(encodings), width), dtype=np.int64)
+        for i, e in enumerate(encodings):
+            n = len(e.ids)
+            ids[i, :n], mask[i, :n], types[i, :n] = e.ids, 1, e.type_ids
+        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+    def batch(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        return self.pad(self.encode(texts))
+
+
+def cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+class OnnxEncoder:
+    """The exported graph under onnxruntime: one single-threaded session for queries, one using every core
+    for bulk encoding (index builds), each created on first use."""
+
+    def __init__(self, path: Path, tokenizer: OnnxTokenizer, name: str):
+        import onnxruntime
+
+        self._ort = onnxruntime
+        self.path, self.tokenizer, self.name = path, tokenizer, name
+        self._sessions: dict[int, object] = {}
+        self._lock = threading.Lock()
+        self.session(1)  # fail now, not at the first question, if the file is unusable
+
+    def session(self, threads: int):
+        with self._lock:
+            if threads not in self._sessions:
+                options = self._ort.SessionOptions()
+                options.intra_op_num_threads = threads
+                options.inter_op_num_threads = 1
+                options.log_severity_level = 3  # no warnings about unused initialisers
+                session = self._ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+                self._sessions[threads] = (session, {i.name for i in session.get_inputs()})
+            return self._sessions[threads]
+
+    @property
+    def dimension(self) -> int:
+        session, _ = self.session(1)
+        return int(session.get_outputs()[0].shape[-1])
+
+    def run(self, inputs: dict[str, np.ndarray], threads: int) -> np.ndarray:
+        session, names = self.session(threads)
+        return session.run(None, {k: v for k, v in inputs.items() if k in names})[0]
+
+    def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool = False) -> np.ndarray:
+        if len(texts) <= QUERY_BATCH:
+            return self.run(self.tokenizer.batch(texts), 1)
+        encodings = self.tokenizer.encode(texts)
+        # longest first, as sentence-transformers does: batches of similar length waste little on padding
+        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        starts = range(0, len(order), batch_size)
+        for start in progress_bar(starts, show_progress):
+            rows = order[start : start + batch_size]
+            out[rows] = self.run(self.tokenizer.pad([encodings[i] for i in rows]), cpu_count())
+        return out
+
+
+def progress_bar(items, show: bool):
+    if not show:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc="embedding", unit="batch")
+
+
+class TorchEncoder:
+    """sentence-transformers on torch: the reference the ONNX graph is checked against, and the fallback."""
+
+    name = "torch"
+
+    def __init__(self, model: str, device: str):
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(model, device=device)
+
+    @property
+    def dimension(self) -> int:
+        return int(self._model.get_embedding_dimension())
+
+    def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool = False) -> np.ndarray:
+        return self._model.encode(
+            list(texts),
+            batch_size=batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=show_progress,
+        )
+
+
+def resolve_backend(backend: str | None) -> str:
+    """The argument, else $RAG_EMBED_BACKEND, else "auto"; anything else is a ValueError."""
+    chosen = (backend or os.environ.get(BACKEND_ENV) or "auto").strip().lower()
+    if chosen not in BACKENDS:
+        raise ValueError(f"embedding backend must be one of {BACKENDS}, not {chosen!r}")
+    return chosen
+
+
+def onnxruntime_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+class Embedder:
+    """Sentence embeddings, L2-normalised float32. The model loads on `warm_up()` or first `encode()`.
+
+    backend: "onnx" (exported fp32 graph), "onnx-int8" (its dynamic int8 quantisation), "torch"
+    (sentence-transformers), or "auto" (default; $RAG_EMBED_BACKEND): AUTO_ONNX when onnxruntime is
+    installed and the graph is cached or can be exported, else torch. The fp32 graph gives the same vectors
+    as torch (cosine 1.0000), so indexes built by either serve the other."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        batch_size: int = 64,
+        device: str = "cpu",
+        backend: str | None = None,
+        cache_dir: str | Path | None = None,
+    ):
         self.model = model or default_model_path()
         self.batch_size = batch_size
         self.device = device
+        self.backend = resolve_backend(backend)
+        self.cache_dir = Path(cache_dir or os.environ.get(CACHE_ENV) or DEFAULT_CACHE)
         self._model = None
         self._lock = threading.Lock()
 
@@ -85,28 +238,48 @@ class Embedder:
     def max_tokens(self) -> int:
         return max_sequence_length(self.model) - 2
 
+    @property
+    def active_backend(self) -> str | None:
+        """The backend actually running ("onnx", "onnx-int8" or "torch"), once loaded."""
+        return getattr(self._model, "name", None)
+
     def warm_up(self) -> None:
         with self._lock:
             if self._model is None:
-                from sentence_transformers import SentenceTransformer
+                self._model = self._load()
 
-                log.info("loading embedding model %s", self.model)
-                self._model = SentenceTransformer(self.model, device=self.device)
+    def _load(self):
+        if self.backend == "torch":
+            return self._load_torch()
+        if self.backend != "auto":
+            return self._load_onnx(self.backend)
+        if onnxruntime_available():
+            try:
+                return self._load_onnx(AUTO_ONNX)
+            except (ImportError, OSError, RuntimeError) as err:  # ExportError, or onnxruntime refusing the file
+                log.warning("ONNX embedding unavailable (%s): using sentence-transformers", err)
+        return self._load_torch()
+
+    def _load_torch(self) -> TorchEncoder:
+        log.info("loading embedding model %s (sentence-transformers)", self.model)
+        return TorchEncoder(self.model, self.device)
+
+    def _load_onnx(self, name: str) -> OnnxEncoder:
+        from rag.onnx_export import ensure_onnx
+
+        max_length = max_sequence_length(self.model)
+        path = ensure_onnx(self.model, self.model_id, self.cache_dir, max_length, int8=name == "onnx-int8")
+        log.info("loading embedding model %s (%s)", path, name)
+        return OnnxEncoder(path, OnnxTokenizer(self.model, max_length), name)
 
     @property
     def dimension(self) -> int:
         self.warm_up()
-        return int(self._model.get_embedding_dimension())
+        return self._model.dimension
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=show_progress,
-        )
+        vectors = self._model.encode(list(texts), self.batch_size, show_progress)
         return np.ascontiguousarray(vectors, dtype=np.float32)

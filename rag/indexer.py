@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,13 +159,34 @@ class EmbeddingCache:
 
 
 def build_index(seeds_dir: Path, store: BuildStore, embedder, progress: bool = False) -> Path:
-    """Build the whole index for a folder of articles into a new build and publish it."""
-    from rag.sentences import save_parameters, sentence_spans, tokenizer_from_parameters, train_punkt_parameters
-    from rag.embedding import TokenCounter
+    """Build the whole index for a folder of articles into a staging folder, then publish it atomically.
 
+    Until `publish` renames the staging folder and swaps the pointer, the previous build stays current: a
+    build that fails or is killed at any point leaves it serving (a killed one leaves its staging folder,
+    removed by a later build)."""
     started = time.time()
     fingerprint = corpus_fingerprint(seeds_dir, embedder.model_id)
     articles = load_articles(seeds_dir)
+    previous = store.current()
+    staging = store.new_build_dir()
+    try:
+        manifest = write_build(staging, articles, previous, embedder, progress)
+        manifest.update(
+            corpus_hash=fingerprint,
+            built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            build_seconds=round(time.time() - started, 2),
+        )
+        return store.publish(staging, manifest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def write_build(staging: Path, articles: list[Article], previous: Path | None, embedder, progress: bool) -> dict:
+    """Sentences, passages, vectors (reusing the previous build's), BM25 and FAISS, written into `staging`."""
+    from rag.embedding import TokenCounter
+    from rag.sentences import save_parameters, sentence_spans, tokenizer_from_parameters, train_punkt_parameters
+
     punkt = train_punkt_parameters(a.text for a in articles)
     splitter = tokenizer_from_parameters(punkt)
     count_tokens = TokenCounter(embedder.model)
@@ -174,8 +196,6 @@ def build_index(seeds_dir: Path, store: BuildStore, embedder, progress: bool = F
             article, lambda text: sentence_spans(splitter, text), count_tokens, len(passages), embedder.max_tokens
         )
     by_id = {a.doc_id: a for a in articles}
-
-    previous = store.current()
     dimension = embedder.dimension
     passage_texts = [passage_embedding_text(by_id[p.doc_id], p) for p in passages]
     sentence_texts = [p.sentence_text(s) for p in passages for s in p.sentences]
@@ -184,50 +204,33 @@ def build_index(seeds_dir: Path, store: BuildStore, embedder, progress: bool = F
     sentence_vectors = EmbeddingCache.from_build(previous, "sentence").embed(sentence_texts, encode, dimension)
     offsets = np.cumsum([0] + [len(p.sentences) for p in passages]).astype(np.int64)
 
-    staging = store.new_build_dir()
-    try:
-        (staging / "corpus.json").write_text(
-            json.dumps(
-                {
-                    "articles": [article_to_dict(a) for a in articles],
-                    "passages": [passage_to_dict(p) for p in passages],
-                    "acronyms": mine_acronyms([a.text for a in articles]),
-                },
-                ensure_ascii=False,
-            ),
-            encoding="utf-8",
-        )
-        save_parameters(punkt, staging / "punkt.json")
-        for name, texts, vectors in (
-            ("passage", passage_texts, passage_vectors),
-            ("sentence", sentence_texts, sentence_vectors),
-        ):
-            np.save(staging / f"{name}_vectors.npy", vectors, allow_pickle=False)
-            (staging / f"{name}_keys.json").write_text(json.dumps([content_key(t) for t in texts]), encoding="utf-8")
-        np.save(staging / "sentence_offsets.npy", offsets, allow_pickle=False)
-        VectorIndex(passage_vectors).save(staging / "dense.faiss")
-        lexical_dir = staging / "bm25"
-        lexical_dir.mkdir()
-        LexicalIndex([lexical_tokens(passage_lexical_text(by_id[p.doc_id], p)) for p in passages]).save(lexical_dir)
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "model_id": embedder.model_id,
-            "dimension": dimension,
-            "corpus_hash": fingerprint,
-            "chunker_version": CHUNKER_VERSION,
-            "embed_recipe": EMBED_RECIPE,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "build_seconds": round(time.time() - started, 2),
-            "articles": len(articles),
-            "passages": len(passages),
-            "sentences": len(sentence_texts),
-        }
-        return store.publish(staging, manifest)
-    except BaseException:
-        import shutil
-
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    corpus = {
+        "articles": [article_to_dict(a) for a in articles],
+        "passages": [passage_to_dict(p) for p in passages],
+        "acronyms": mine_acronyms([a.text for a in articles]),
+    }
+    (staging / "corpus.json").write_text(json.dumps(corpus, ensure_ascii=False), encoding="utf-8")
+    save_parameters(punkt, staging / "punkt.json")
+    for name, texts, vectors in (
+        ("passage", passage_texts, passage_vectors),
+        ("sentence", sentence_texts, sentence_vectors),
+    ):
+        np.save(staging / f"{name}_vectors.npy", vectors, allow_pickle=False)
+        (staging / f"{name}_keys.json").write_text(json.dumps([content_key(t) for t in texts]), encoding="utf-8")
+    np.save(staging / "sentence_offsets.npy", offsets, allow_pickle=False)
+    VectorIndex(passage_vectors).save(staging / "dense.faiss")
+    (staging / "bm25").mkdir()
+    LexicalIndex([lexical_tokens(passage_lexical_text(by_id[p.doc_id], p)) for p in passages]).save(staging / "bm25")
+    return {
+        "format_version": FORMAT_VERSION,
+        "model_id": embedder.model_id,
+        "dimension": dimension,
+        "chunker_version": CHUNKER_VERSION,
+        "embed_recipe": EMBED_RECIPE,
+        "articles": len(articles),
+        "passages": len(passages),
+        "sentences": len(sentence_texts),
+    }
 
 
 def load_index(build: Path) -> CorpusIndex:

@@ -260,7 +260,10 @@ def drop_repeated_units(units: list[str]) -> list[str]:
 
 
 def strip_footnote_markers(text: str) -> str:
-    return FOOTNOTE_MARKER.sub("", text)
+    """Remove "[12]"-style markers; repeat, since removing one can join the pieces of another ("[[1]2]")."""
+    while FOOTNOTE_MARKER.search(text):
+        text = FOOTNOTE_MARKER.sub("", text)
+    return text
 
 
 def is_editorial_note(unit: str) -> bool:

@@ -296,6 +296,8 @@ class BuildStore:
             manifest = json.loads((build / MANIFEST_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
             raise IndexError_(f"manifest unreadable: {err}") from err
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict) or not manifest["files"]:
+            raise IndexError_("manifest malformed")
         if manifest.get("format_version") != FORMAT_VERSION:
             raise IndexError_("index format version differs")
         return manifest
@@ -303,7 +305,7 @@ class BuildStore:
     @staticmethod
     def verify(build: Path, manifest: dict) -> None:
         """Every file the manifest lists is there with its checksum: a truncated or altered file fails."""
-        for name, digest in manifest.get("files", {}).items():
-            path = build / name
-            if not path.is_file() or file_sha256(path) != digest:
+        for name, digest in manifest["files"].items():
+            path = (build / str(name)).resolve()
+            if build.resolve() not in path.parents or not path.is_file() or file_sha256(path) != digest:
                 raise IndexError_(f"index file damaged or missing: {name}")

@@ -103,3 +103,26 @@ def test_grounding_checker_catches_what_it_should():
     assert grounding_problems(make_answer("The ban was lifted. [1]", [passage]))
     assert grounding_problems(make_answer("The ban followed the release of treated water. [1] Extra.", [passage]))
     assert grounding_problems(make_answer("The ban followed the release of treated water. [2]", [passage]))
+
+
+# ---------------------------------------------------------------- properties
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+vocabulary = ("why when who where how many did China Japan ban seafood water Fukushima treaty 1978 Abe BRI "
+              "it that they the of a France yen 2025 summit Kishida Xi met ? . [1] <b> 🐟").split()
+questions = st.lists(st.sampled_from(vocabulary), max_size=14).map(" ".join) | st.text(max_size=80)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(question=questions, history=st.lists(questions, max_size=2), top_k=st.integers(min_value=1, max_value=10))
+def test_any_question_gets_a_grounded_answer_or_an_abstention(seed_assistant, question, history, top_k):
+    ans = seed_assistant.ask(question, history=history, top_k=top_k)
+    assert grounding_problems(ans) == []
+    assert 0.0 <= ans.confidence <= 1.0 and len(ans.passages) <= top_k
+    assert WORDS(ans.text) <= 120
+    assert ans.abstained or ans.citations
+    for c in ans.citations:
+        article = seed_assistant.articles[c.doc_id]
+        assert all(article.text[s.start : s.end] in c.text for s in c.spans)

@@ -81,3 +81,27 @@ def test_a_sentence_longer_than_the_window_is_cut_into_fitting_windows(count_tok
     assert all(count_tokens(text[s.start:s.end]) <= 100 for s in parts)
     assert sum(len(text[s.start:s.end].split()) for s in parts) == 500
     assert pack_sentences([Span(0, len(text))], text, count_tokens, 100) == [[p] for p in parts]
+
+
+# ---------------------------------------------------------------- properties
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+words = st.sampled_from("the port Mr. No. 1 U.S. ministers agreed , . ! ? “quote” 2023 Japan’s talks e.g. x".split())
+paragraph = st.lists(words, min_size=1, max_size=120).map(" ".join)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(paragraphs=st.lists(paragraph, min_size=1, max_size=6), max_tokens=st.integers(min_value=8, max_value=80))
+def test_chunking_offsets_round_trip_and_fit(punkt, count_tokens, paragraphs, max_tokens):
+    article = clean_article("Title\n\n" + "\n\n".join(paragraphs) + "\n", "p.txt")
+    passages = chunk_article(article, split(punkt), count_tokens, max_tokens=max_tokens)
+    for p in passages:
+        assert p.text == article.text[p.start : p.end]
+        assert all(p.start <= s.start < s.end <= p.end for s in p.sentences)
+        # every passage fits, unless it is a single word too long to cut
+        assert count_tokens(p.text) <= max_tokens or len(p.text.split()) == 1
+    # no word of any paragraph is lost
+    kept = " ".join(p.text for p in passages).split()
+    assert sorted(kept) == sorted(article.text.split())

@@ -101,3 +101,61 @@ def test_a_failed_build_leaves_the_previous_index_serving(small_corpus, tmp_path
     assert (index_dir / "CURRENT").read_text() == before
     assert not list(index_dir.glob(".tmp-build-*"))
     assert assistant.index.manifest["articles"] >= 2
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda b: (b / "corpus.json").write_text("{"),
+        lambda b: (b / "passage_vectors.npy").write_bytes(b"\x93NUMPY garbage"),
+        lambda b: (b / "bm25" / "params.index.json").unlink(),
+        lambda b: (b / "manifest.json").write_text("[]"),
+        lambda b: (b / "sentence_offsets.npy").unlink(),
+        lambda b: (b.parent / "CURRENT").write_text("build-that-does-not-exist"),
+    ],
+    ids=["corpus-json", "vectors", "bm25-file-gone", "manifest", "offsets-gone", "dangling-pointer"],
+)
+def test_any_damaged_part_is_detected_and_rebuilt(small_corpus, tmp_path, counting, damage):
+    index_dir = tmp_path / "idx"
+    Assistant(seeds_dir=small_corpus, index_dir=index_dir, embedder=counting).warm_up()
+    damage(index_dir / (index_dir / "CURRENT").read_text())
+    assistant = Assistant(seeds_dir=small_corpus, index_dir=index_dir, embedder=counting)
+    hits = assistant.search("wetlands birds", top_k=1)
+    assert hits and hits[0].doc_id == "port"
+
+
+def test_a_build_killed_mid_way_leaves_the_previous_index_serving(small_corpus, tmp_path, counting):
+    """A real `python -m rag index` process, SIGKILLed while it embeds: the old build stays current and whole."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO
+
+    index_dir = tmp_path / "idx"
+    Assistant(seeds_dir=small_corpus, index_dir=index_dir, embedder=counting).warm_up()
+    before = (index_dir / "CURRENT").read_text()
+    many = [f"Paragraph {i} describes ferry route {i} across the strait, with its own timetable and fares." for i in range(400)]
+    write_article(small_corpus, "ferries.txt", "Ferries", many)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rag", "--seeds", str(small_corpus), "--index", str(index_dir), "index", "--quiet"],
+        cwd=REPO, env=dict(os.environ, HF_HUB_OFFLINE="1"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 120
+        while not list(index_dir.glob(".tmp-build-*")) and time.time() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        assert process.poll() is None, "the build finished before it could be killed"
+        time.sleep(0.3)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert (index_dir / "CURRENT").read_text() == before
+    from rag.indexer import load_index
+
+    survivor = load_index(index_dir / before)  # checksums verified: whole, not half-written
+    assert survivor.manifest["articles"] == 2

@@ -139,3 +139,42 @@ def test_small_rules():
     assert not is_furniture("China and Japan agreed to share data on the water release over many months of talks.")
     assert drop_repeated_units(["Same para here.", "Other one.", "Same para here."]) == ["Same para here.", "Other one."]
     assert decode_article_bytes("naïve".encode("utf-8-sig"), "x") == "naïve"
+
+
+def test_huge_single_line_and_duplicate_articles(tmp_path, caplog):
+    folder = tmp_path / "a"
+    folder.mkdir()
+    good = "Port story\n\nThe harbour board approved the new terminal after a long public debate in the city.\n"
+    (folder / "good.txt").write_text(good, encoding="utf-8")
+    (folder / "copy-of-good.txt").write_text(good, encoding="utf-8")
+    (folder / "oneline.txt").write_text("word and more " * 100_000, encoding="utf-8")  # 1.4 MB, one line
+    (folder / "toolarge.txt").write_bytes(b"x" * 6_000_000)
+    articles = load_articles(folder)
+    names = [a.source_name for a in articles]
+    assert "copy-of-good.txt" in names and "good.txt" not in names  # sorted order: the first copy wins
+    assert "oneline.txt" in names and "toolarge.txt" not in names
+    messages = " ".join(r.message for r in caplog.records)
+    assert "good.txt: same text as copy-of-good.txt" in messages and "toolarge.txt" in messages
+
+
+# ---------------------------------------------------------------- properties
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+messy_text = st.text(
+    alphabet=st.sampled_from(list("abc XYZ.,;:!?'\"“”’-|[]()/=+0123456789\n\n\t\u00a0\u200b\r#é中🐟")), max_size=600
+) | st.text(max_size=300)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=messy_text, name=st.sampled_from(["a.txt", "b.md"]))
+def test_cleaning_never_raises_and_offsets_round_trip(raw, name):
+    article = clean_article(raw, name)
+    assert article.title
+    for number, p in enumerate(article.paragraphs, start=1):
+        assert p.number == number
+        text = article.text[p.start : p.end]
+        assert text == text.strip() and text
+        assert not re.search(r"\[\d{1,3}\]", text)
+    assert article.text == "\n\n".join(article.text[p.start : p.end] for p in article.paragraphs)

@@ -1,0 +1,83 @@
+"""The facade under stress: hostile questions, rebuilds during queries, nothing of the build machine leaking."""
+
+import json
+import threading
+
+import pytest
+
+from rag import Assistant
+from rag.answer import grounding_problems
+from rag.assistant import MAX_QUESTION_CHARS, clean_question
+from rag.cli import answer_to_dict
+
+from conftest import PARAGRAPHS, REPO, write_article
+
+
+def test_a_huge_question_is_cut_to_the_limit_and_answered(seed_assistant):
+    question = "Why did China ban Japanese seafood? " + "blah " * 16_000  # 80,000+ characters
+    ans = seed_assistant.ask(question)
+    assert len(ans.question) <= MAX_QUESTION_CHARS
+    assert grounding_problems(ans) == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Why did China ban\x00 Japanese\x07 seafood?\x1b[31m",
+        "🐟🐟 Why did China ban Japanese seafood? 🇯🇵",
+        "<script>alert(1)</script> Why did China ban Japanese seafood?",
+        "<img src=x onerror=alert(1)>",
+        "\u202eWhy did China ban Japanese seafood?",
+        "[1] [2] citation markers?",
+    ],
+)
+def test_odd_characters_are_handled(seed_assistant, question):
+    ans = seed_assistant.ask(question)
+    assert "\x00" not in ans.question and "\x1b" not in ans.question
+    assert grounding_problems(ans) == []
+    json.dumps(answer_to_dict(ans))  # serialisable as the API sends it
+
+
+def test_clean_question_rules():
+    assert clean_question("  a\n\tb\x00c  ") == "a b c"
+    assert clean_question(None) == ""
+    assert len(clean_question("x" * 100_000)) == MAX_QUESTION_CHARS
+
+
+def test_queries_during_a_rebuild_keep_a_whole_index(small_corpus, tmp_path, embedder):
+    assistant = Assistant(seeds_dir=small_corpus, index_dir=tmp_path / "idx", embedder=embedder)
+    assistant.warm_up()
+    errors, answers = [], []
+
+    def ask_many():
+        try:
+            for _ in range(15):
+                ans = assistant.ask("Who is the mayor of Northport?")
+                assert grounding_problems(ans) == []
+                answers.append(ans)
+        except Exception as err:  # noqa: BLE001 - collected for the assertion below
+            errors.append(err)
+
+    threads = [threading.Thread(target=ask_many) for _ in range(3)]
+    for t in threads:
+        t.start()
+    write_article(small_corpus, "extra.txt", "Extra", [p.replace("Northport", "Eastport") for p in PARAGRAPHS])
+    assistant.rebuild()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all("Alice Brennan" in a.text for a in answers if not a.abstained)
+    assert "extra" in assistant.articles
+
+
+def test_no_path_of_the_build_machine_reaches_users(seed_assistant, tmp_path):
+    ans = seed_assistant.ask("Why did China ban Japanese seafood?")
+    payload = json.dumps(answer_to_dict(ans))
+    assert str(REPO) not in payload and "/tmp" not in payload and "/root" not in payload
+    for article in seed_assistant.articles.values():
+        assert "/" not in article.source_name
+    from rag.ingest import CorpusError, load_articles
+
+    with pytest.raises(CorpusError) as err:
+        load_articles(tmp_path / "secret" / "missing")
+    assert str(tmp_path) not in str(err.value)
