@@ -35,16 +35,33 @@ ANSWER_TYPES = (
     ("when", re.compile(r"^\s*(when\b|what (year|date|day|month|time)\b|since when\b|how long ago\b)", re.I)),
     ("where", re.compile(r"^\s*(where\b|in (which|what) (city|country|place)\b)", re.I)),
     ("who", re.compile(r"^\s*(who|whom|whose)\b|^\s*which (person|minister|leader|official|analyst)\b", re.I)),
-    ("quantity", re.compile(r"\bhow (many|much)\b|\bwhat (share|percentage|proportion|number|amount)\b|\bby how\b", re.I)),
+    (
+        "quantity",
+        re.compile(r"\bhow (many|much)\b|\bwhat (share|percentage|proportion|number|amount)\b|\bby how\b", re.I),
+    ),
     ("why", re.compile(r"^\s*why\b|\bwhat (caused|led to|prompted|triggered)\b|\bfor what reason\b", re.I)),
 )
-MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+MONTH = (
+    r"(January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+)
+WEEKDAY = r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+# What an answer of each type looks like: a date, a place after a preposition, a name or role, a number, a cause.
 TYPE_EVIDENCE = {
-    "when": re.compile(rf"\b(1[89]\d\d|20\d\d)s?\b|\b{MONTH}\b|\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(ago|last (year|month|week))\b"),
+    "when": re.compile(rf"\b(1[89]\d\d|20\d\d)s?\b|\b{MONTH}\b|\b{WEEKDAY}\b|\b(ago|last (year|month|week))\b"),
     "where": re.compile(r"\b(in|at|to|from|near|on the sidelines of)\s+(the\s+)?[A-Z][\w-]+"),
-    "who": re.compile(r"\b[A-Z][a-z]+\s+[A-Z][a-z]+\b|\b(President|Minister|Secretary|Premier|analyst|official|spokesperson|Councillor)\b"),
-    "quantity": re.compile(r"\d|\b(million|billion|trillion|hundred|thousand|dozen|per ?cent|half|third|quarter)\b", re.I),
-    "why": re.compile(r"\b(because|due to|following|after|over|amid|as a result|in response|prompted|led to|caused|reason|since|decision to|owing to|fear|concern)\b", re.I),
+    "who": re.compile(
+        r"\b[A-Z][a-z]+\s+[A-Z][a-z]+\b"
+        r"|\b(President|Minister|Secretary|Premier|analyst|official|spokesperson|Councillor)\b"
+    ),
+    "quantity": re.compile(
+        r"\d|\b(million|billion|trillion|hundred|thousand|dozen|per ?cent|half|third|quarter)\b", re.I
+    ),
+    "why": re.compile(
+        r"\b(because|due to|following|after|over|amid|as a result|in response|prompted|led to|caused|reason|since"
+        r"|decision to|owing to|fear|concern)\b",
+        re.I,
+    ),
 }
 NUMBER_TOKEN = re.compile(r"^\d[\d.,]*$")
 
@@ -122,12 +139,13 @@ def merge_terms(current: QuestionTerms, context: QuestionTerms) -> QuestionTerms
 
 
 def is_elliptical(question: str, terms: QuestionTerms, lexical) -> bool:
-    """A follow-up that needs the conversation: it points back ("it", "they"), or names nothing specific."""
+    """A follow-up that needs the conversation: it names nothing specific, or points back ("it", "they") and
+    names at most one specific thing of its own ("When did it take effect?")."""
     words = set(re.findall(r"[a-z']+", question.casefold()))
-    if words & ANAPHORA:
-        return True
     size = max(len(lexical), 1)
     specific = [t for t in terms.terms if 0 < lexical.document_frequency.get(t, 0) <= 0.1 * size]
+    if words & ANAPHORA and len(specific) <= 1:
+        return True
     return not specific and not terms.unknown_names
 
 
@@ -270,7 +288,8 @@ def same_fact(a: Candidate, b: Candidate, index) -> bool:
 
 
 def overlaps(a: Candidate, b: Candidate) -> bool:
-    return a.hit.passage.passage_id == b.hit.passage.passage_id and a.span.start < b.span.end and b.span.start < a.span.end
+    same_passage = a.hit.passage.passage_id == b.hit.passage.passage_id
+    return same_passage and a.span.start < b.span.end and b.span.start < a.span.end
 
 
 def select_sentences(candidates: list[Candidate], index, max_words: int = MAX_WORDS) -> list[list[Candidate]]:

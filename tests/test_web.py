@@ -325,3 +325,12 @@ def test_app_host_and_port_come_from_flags_or_environment(monkeypatch):
     assert app.build_parser().parse_args(["--port", "8123"]).port == 8123
     with pytest.raises(SystemExit):
         app.build_parser().parse_args(["--port", "99999"])
+
+
+def test_concurrent_clients_get_no_errors(base_url):
+    from rag.loadtest import default_questions, run_load
+
+    result = run_load(base_url, clients=4, per_client=6, questions=default_questions())
+    assert result.requests == 24 and result.errors == 0, result.status_counts
+    with pytest.raises(ValueError):
+        run_load("http://10.0.0.1:7860", 1, 1, ["q"])
