@@ -140,11 +140,11 @@ def merge_terms(current: QuestionTerms, context: QuestionTerms) -> QuestionTerms
 
 def is_elliptical(question: str, terms: QuestionTerms, lexical) -> bool:
     """A follow-up that needs the conversation: it names nothing specific, or points back ("it", "they") and
-    names at most one specific thing of its own ("When did it take effect?")."""
+    names no specific person, place, thing or number of its own ("When did it take effect?")."""
     words = set(re.findall(r"[a-z']+", question.casefold()))
     size = max(len(lexical), 1)
     specific = [t for t in terms.terms if 0 < lexical.document_frequency.get(t, 0) <= 0.1 * size]
-    if words & ANAPHORA and len(specific) <= 1:
+    if words & ANAPHORA and not set(specific) & set(terms.names):
         return True
     return not specific and not terms.unknown_names
 

@@ -32,7 +32,7 @@ from rag.types import Article, Passage
 
 log = logging.getLogger(__name__)
 
-EMBED_RECIPE = "text/2"
+INDEX_RECIPE = "text/2+sentence-bm25"  # what is embedded and indexed; a change makes builds stale
 
 ACRONYM_DEFINITION = re.compile(r"((?:[\w’'-]+[ ,]+){1,10}?[\w’'-]+)\s+\(([A-Z][A-Za-z]{1,7})\)")
 MINOR_WORDS = frozenset("and of for the on in to a an at by with &".split())
@@ -49,12 +49,16 @@ class CorpusIndex:
     sentence_offsets: np.ndarray  # passage i's sentences are rows sentence_offsets[i]:sentence_offsets[i+1]
     dense: VectorIndex
     lexical: LexicalIndex
+    sentence_lexical: LexicalIndex  # BM25 over single sentences, rows as in sentence_vectors
     acronyms: dict[str, str]
     manifest: dict
     metadata_terms: dict[str, frozenset[str]]  # per article: lexical terms of its title, authors, publisher
 
     def passage_sentence_rows(self, passage_row: int) -> range:
         return range(int(self.sentence_offsets[passage_row]), int(self.sentence_offsets[passage_row + 1]))
+
+    def passage_of_sentence(self, sentence_row: int) -> int:
+        return int(np.searchsorted(self.sentence_offsets, sentence_row, side="right")) - 1
 
     def best_sentence_similarity(self, rows: list[int], query_vector: np.ndarray) -> np.ndarray:
         """For each passage row, the cosine of its closest sentence to the query."""
@@ -75,7 +79,7 @@ def content_key(text: str) -> str:
 
 def corpus_fingerprint(seeds_dir: Path, model_id: str) -> str:
     """Changes whenever an article file, the metadata, the chunker, the recipe or the model changes."""
-    digest = hashlib.sha256(f"{FORMAT_VERSION}|{CHUNKER_VERSION}|{EMBED_RECIPE}|{model_id}".encode())
+    digest = hashlib.sha256(f"{FORMAT_VERSION}|{CHUNKER_VERSION}|{INDEX_RECIPE}|{model_id}".encode())
     for path in sorted(seeds_dir.iterdir()) if seeds_dir.is_dir() else []:
         if path.is_file() and (path.suffix.lower() in ARTICLE_SUFFIXES or path.name == METADATA_FILE):
             digest.update(path.name.encode() + b"\0")
@@ -221,12 +225,14 @@ def write_build(staging: Path, articles: list[Article], previous: Path | None, e
     VectorIndex(passage_vectors).save(staging / "dense.faiss")
     (staging / "bm25").mkdir()
     LexicalIndex([lexical_tokens(passage_lexical_text(by_id[p.doc_id], p)) for p in passages]).save(staging / "bm25")
+    (staging / "bm25_sentences").mkdir()
+    LexicalIndex([lexical_tokens(t) for t in sentence_texts]).save(staging / "bm25_sentences")
     return {
         "format_version": FORMAT_VERSION,
         "model_id": embedder.model_id,
         "dimension": dimension,
         "chunker_version": CHUNKER_VERSION,
-        "embed_recipe": EMBED_RECIPE,
+        "index_recipe": INDEX_RECIPE,
         "articles": len(articles),
         "passages": len(passages),
         "sentences": len(sentence_texts),
@@ -246,11 +252,13 @@ def load_index(build: Path) -> CorpusIndex:
         offsets = np.load(build / "sentence_offsets.npy", allow_pickle=False)
         dense = VectorIndex.load(build / "dense.faiss")
         lexical = LexicalIndex.load(build / "bm25")
+        sentence_lexical = LexicalIndex.load(build / "bm25_sentences")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
         raise IndexError_(f"index unreadable: {err}") from err
     if not (len(passages) == len(passage_vectors) == len(dense) == len(lexical) == len(offsets) - 1):
         raise IndexError_("index parts disagree on the number of passages")
-    if int(offsets[-1]) != len(sentence_vectors) or dense.dimension != manifest["dimension"]:
+    sentences_agree = int(offsets[-1]) == len(sentence_vectors) == len(sentence_lexical)
+    if not sentences_agree or dense.dimension != manifest["dimension"]:
         raise IndexError_("index parts disagree on sentences or dimension")
     return CorpusIndex(
         articles=articles,
@@ -260,6 +268,7 @@ def load_index(build: Path) -> CorpusIndex:
         sentence_offsets=offsets,
         dense=dense,
         lexical=lexical,
+        sentence_lexical=sentence_lexical,
         acronyms=dict(corpus.get("acronyms", {})),
         manifest=manifest,
         metadata_terms={doc_id: frozenset(lexical_tokens(metadata_text(a))) for doc_id, a in articles.items()},
