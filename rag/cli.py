@@ -103,6 +103,30 @@ def command_eval(args) -> int:
     return 0
 
 
+def command_bench(args) -> int:
+    from pathlib import Path
+
+    from rag import bench
+    from rag.assistant import resolve_dir
+    from rag.evaluation import DEFAULT_QUESTIONS
+
+    skip = frozenset(s.strip() for s in (args.skip or "").split(",") if s.strip())
+    if skip - set(bench.SECTIONS):
+        raise ValueError(f"--skip takes a comma-separated list of {', '.join(bench.SECTIONS)}")
+    quick = args.quick  # a smoke run: small corpora, few repeats, same report shape
+    options = bench.Options(
+        seeds=resolve_dir(args.seeds, "seeds"),
+        questions=Path(args.questions or DEFAULT_QUESTIONS).resolve(),
+        output=Path(args.output).resolve() if args.output else bench.DEFAULT_REPORT,
+        repeats=args.repeats or (2 if quick else 5),
+        passages=args.passages or (1_000 if quick else 100_000),
+        vectors=args.scale or (20_000 if quick else 1_000_000),
+        quick=quick,
+        skip=skip,
+    )
+    return bench.main(options)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rag", description=__doc__)
     parser.add_argument("--seeds", default=None, help="folder of .txt/.md articles (default: the repo's seeds/)")
@@ -132,6 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="retrieval and answer figures on a question set")
     p.add_argument("file", nargs="?", help="questions .jsonl (default: ../shared/eval/questions.jsonl)")
     p.set_defaults(run=command_eval)
+
+    p = sub.add_parser("bench", help="measure latency, cold start, build and scale; write docs/BENCHMARKS.md")
+    p.add_argument("--quick", action="store_true", help="small corpora and few repeats (a smoke run)")
+    p.add_argument("--scale", type=int, help="vectors for the ANN part (default 1,000,000; quick 20,000)")
+    p.add_argument("--passages", type=int, help="recombined passages to index (default 100,000; quick 1,000)")
+    p.add_argument("--repeats", type=int, help="rounds of the warm latency runs (default 5; quick 2)")
+    p.add_argument("--skip", help="comma-separated sections to leave out: latency,cold,build,scale,eval")
+    p.add_argument("--questions", help="questions .jsonl (default: ../shared/eval/questions.jsonl)")
+    p.add_argument("--output", help="report file (default: docs/BENCHMARKS.md)")
+    p.set_defaults(run=command_bench)
     return parser
 
 

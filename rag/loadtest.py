@@ -121,19 +121,6 @@ def format_result(result: LoadResult) -> str:
     )
 
 
-def write_report_section(path: Path, text: str) -> None:
-    """Replace (or append) the load-test section of a markdown report, leaving the rest as it is."""
-    section = f"{REPORT_START}\n{text}\n{REPORT_END}"
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if REPORT_START in old and REPORT_END in old:
-        head, rest = old.split(REPORT_START, 1)
-        new = head + section + rest.split(REPORT_END, 1)[1]
-    else:
-        new = old.rstrip() + "\n\n## Concurrent load\n\n" + section + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new, encoding="utf-8")
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -181,7 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     text = format_result(result)
     print(text)
     if args.report:
-        write_report_section(args.report, text)
+        from rag.bench import write_report
+
+        section = f"{REPORT_START}\n## Concurrent load\n\n{text}\n{REPORT_END}\n"
+        write_report(args.report, section, REPORT_START, REPORT_END)
     return 0 if result.errors == 0 else 1
 
 

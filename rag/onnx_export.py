@@ -13,7 +13,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = "1"  # bump when the graph recipe changes: a new cache folder, old files left alone
+EXPORT_VERSION = "2"  # bump when the graph recipe changes: a new cache folder, old files left alone
 OPSET = 17
 FP32_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
@@ -62,7 +62,9 @@ def sentence_model_module(model_dir: Path):
     from transformers import AutoModel
 
     mode = pooling_mode(model_dir)
-    transformer = AutoModel.from_pretrained(str(model_dir)).eval()
+    # Eager attention traces to plain MatMul/Softmax, which onnxruntime runs faster than the traced SDPA
+    # path (measured here: +15-20% passages/s in bulk, -10% per query), with identical outputs.
+    transformer = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
 
     class SentenceModel(torch.nn.Module):
         def __init__(self):
@@ -116,7 +118,9 @@ def export_fp32(model_dir: Path, target: Path, max_length: int) -> None:
 
 
 def quantize_int8(source: Path, target: Path, model_dir: Path, max_length: int) -> float:
-    """Dynamic int8 quantisation of the weights (activations quantised per run); returns the worst cosine to fp32."""
+    """Dynamic int8 quantisation (weights per output channel, activations per run); returns the worst cosine
+    to fp32. Per channel, because one scale per tensor cost a fact in the eval (eval questions: mean
+    cosine to fp32 0.969 per tensor, 0.994 per channel, at the same speed)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # It advises pre-processing through logging.warning on every call, which would also configure the
@@ -126,7 +130,7 @@ def quantize_int8(source: Path, target: Path, model_dir: Path, max_length: int) 
     root.addHandler(quiet)
     root.setLevel(logging.ERROR)
     try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
     finally:
         root.setLevel(level)
         root.removeHandler(quiet)
