@@ -12,9 +12,10 @@ from rag.indexer import CorpusIndex
 from rag.store import ScoredRow, lexical_tokens
 from rag.types import Hit
 
-# RRF constant: Cormack, Clarke & Buettcher (SIGIR 2009) found k = 60 robust across collections. Our lists
-# are short (a few hundred passages), where a large k flattens the fused list towards a vote count; the eval
-# (`python -m rag eval`) compares k on the dev set and k = 60 stays within noise of the best, so we keep it.
+# RRF constant: Cormack, Clarke & Buettcher (SIGIR 2009) found k = 60 robust across collections. Fusion is
+# rank-based because cosine and BM25 scores live on unrelated scales. Measured once on the dev set while
+# choosing (dense + BM25 lists): k in {1, 5, 10, 20, 60} and min-max score fusion all gave recall@5 0.958 and
+# MRR@10 within 0.87-0.90, so we keep the published default rather than a value fitted to 24 questions.
 RRF_K = 60.0
 DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHT = 1.0
