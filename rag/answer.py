@@ -223,10 +223,9 @@ def with_antecedent(passage, index_in_passage: int) -> Span:
 
 
 def score_candidates(hits: Sequence[Hit], index, query_vector: np.ndarray, terms: QuestionTerms) -> list[Candidate]:
-    row_of = {p.passage_id: i for i, p in enumerate(index.passages)}
     out = []
     for hit in hits:
-        row = row_of[hit.passage.passage_id]
+        row = hit.passage.passage_id  # ids are rows: the build numbers passages 0, 1, 2 … (load_index checks)
         metadata = index.metadata_terms.get(hit.doc_id, frozenset())
         passage_coverage = term_coverage(hit.text, terms, metadata)
         for i, vector_row in enumerate(index.passage_sentence_rows(row)):
@@ -393,7 +392,7 @@ def compose_answer(
     index = assistant.index
     history = [clean_question(h) for h in history if clean_question(h)]
     query = expand_acronyms(resolve_follow_up(question, history, index.lexical), index.acronyms)
-    metadata_vocabulary = frozenset().union(*index.metadata_terms.values())
+    metadata_vocabulary = index.metadata_vocabulary
     terms = salient_terms(question, index.lexical, metadata_vocabulary)
     if query == expand_acronyms(question, index.acronyms):
         query_vector = sentence_vector = assistant.encode_query(query)

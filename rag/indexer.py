@@ -53,6 +53,7 @@ class CorpusIndex:
     acronyms: dict[str, str]
     manifest: dict
     metadata_terms: dict[str, frozenset[str]]  # per article: lexical terms of its title, authors, publisher
+    metadata_vocabulary: frozenset[str]  # all of those together
 
     def passage_sentence_rows(self, passage_row: int) -> range:
         return range(int(self.sentence_offsets[passage_row]), int(self.sentence_offsets[passage_row + 1]))
@@ -257,6 +258,9 @@ def load_index(build: Path) -> CorpusIndex:
         raise IndexError_(f"index unreadable: {err}") from err
     if not (len(passages) == len(passage_vectors) == len(dense) == len(lexical) == len(offsets) - 1):
         raise IndexError_("index parts disagree on the number of passages")
+    if any(p.passage_id != row for row, p in enumerate(passages)):
+        raise IndexError_("passage ids are not their rows")
+    metadata_terms = {doc_id: frozenset(lexical_tokens(metadata_text(a))) for doc_id, a in articles.items()}
     sentences_agree = int(offsets[-1]) == len(sentence_vectors) == len(sentence_lexical)
     if not sentences_agree or dense.dimension != manifest["dimension"]:
         raise IndexError_("index parts disagree on sentences or dimension")
@@ -271,5 +275,6 @@ def load_index(build: Path) -> CorpusIndex:
         sentence_lexical=sentence_lexical,
         acronyms=dict(corpus.get("acronyms", {})),
         manifest=manifest,
-        metadata_terms={doc_id: frozenset(lexical_tokens(metadata_text(a))) for doc_id, a in articles.items()},
+        metadata_terms=metadata_terms,
+        metadata_vocabulary=frozenset().union(*metadata_terms.values()),
     )

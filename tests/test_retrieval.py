@@ -54,9 +54,11 @@ def test_acronym_question_finds_the_long_form(seed_assistant):
     assert any("Abe declared on 5 June 2017" in h.text for h in hits)
 
 
-def test_paraphrase_needs_the_dense_side(seed_assistant):
-    hits = seed_assistant.search("Why is Beijing blocking fish imports?", top_k=5)
-    assert any("seafood" in h.text for h in hits)
+def test_a_paraphrase_finds_the_passages_it_does_not_quote(seed_assistant):
+    question = "Why is Beijing blocking fish imports?"  # the articles say "ban" and "seafood"
+    for mode in ("dense", "hybrid"):
+        hits = seed_assistant.search(question, top_k=5, mode=mode)
+        assert sum("seafood" in h.text for h in hits) >= 3, mode
 
 
 def test_filter_by_article_and_empty_question(seed_assistant):
