@@ -9,8 +9,10 @@ from typing import Collection, Sequence
 
 import numpy as np
 
+from rag.answer import compose_answer
 from rag.embedding import Embedder
 from rag.indexer import CorpusIndex, build_index, corpus_fingerprint, load_index
+from rag.question import clean_question
 from rag.retrieval import MODES, Retriever, expand_acronyms
 from rag.store import BuildStore, IndexError_
 from rag.types import Answer, Article, Hit
@@ -18,18 +20,11 @@ from rag.types import Answer, Article, Hit
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-MAX_QUESTION_CHARS = 2000
 
 
 def resolve_dir(path: str | Path | None, default: str) -> Path:
     """A relative path is taken from the working directory; no path means the repository's own folder."""
     return Path(path).expanduser().resolve() if path is not None else REPO_ROOT / default
-
-
-def clean_question(question: str) -> str:
-    """Collapse white space and control characters; cut to MAX_QUESTION_CHARS."""
-    text = "".join(c if c.isprintable() else " " for c in str(question or ""))
-    return " ".join(text.split())[:MAX_QUESTION_CHARS]
 
 
 class Assistant:
@@ -125,6 +120,4 @@ class Assistant:
         doc_ids: Collection[str] | None = None,
     ) -> Answer:
         """An extractive answer with numbered citations, or an abstention when the articles do not answer."""
-        from rag.answer import compose_answer
-
-        return compose_answer(self, question, history or (), top_k or self.top_k, doc_ids)
+        return compose_answer(self.index, self.embedder.encode, question, history or (), top_k or self.top_k, doc_ids)

@@ -237,7 +237,7 @@ def naive_search(model, flat, question: str) -> None:
 
 def ask_round(assistant, questions: Sequence[str]) -> tuple[list[float], list[float], list[float]]:
     """ask() per question, with the query embedding timed inside it and retrieval timed beside it."""
-    from rag.assistant import clean_question
+    from rag.question import clean_question
     from rag.retrieval import Retriever, expand_acronyms
 
     embed_times: list[float] = []

@@ -8,39 +8,13 @@ import logging
 import os
 import sys
 import time
-from dataclasses import asdict
+
+from rag.payload import answer_to_dict, hit_to_dict
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-
-
-def hit_to_dict(hit) -> dict:
-    return {
-        "rank": hit.rank,
-        "score": hit.score,
-        "doc_id": hit.doc_id,
-        "title": hit.title,
-        "paragraph": hit.paragraph,
-        "section": hit.section,
-        "url": hit.url,
-        "text": hit.text,
-    }
-
-
-def answer_to_dict(answer) -> dict:
-    """The JSON shape shared by the CLI and the HTTP API."""
-    return {
-        "question": answer.question,
-        "answer": answer.text,
-        "abstained": answer.abstained,
-        "confidence": answer.confidence,
-        "citations": [
-            {k: v for k, v in asdict(c).items() if k != "spans"} for c in answer.citations
-        ],
-        "passages": [hit_to_dict(h) for h in answer.passages],
-    }
 
 
 def format_answer(answer) -> str:

@@ -108,6 +108,22 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The exact phrase that answers (a date, number, name …): a span of one cited passage.
+
+    `citation.text[start:end] == text` for the citation numbered `citation`, and
+    `answer.text[answer_start:answer_end] == text` in the answer it belongs to (where the reader sees it)."""
+
+    text: str
+    citation: int
+    start: int
+    end: int
+    answer_start: int
+    answer_end: int
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
 class Answer:
     """What `Assistant.ask` returns: answer text with [n] markers, its citations and the passages seen."""
 
@@ -119,6 +135,7 @@ class Answer:
     passages: tuple[Hit, ...] = ()
     retrieval_query: str = ""  # the question as resolved with the conversation history
     notes: tuple[str, ...] = field(default=())  # why the composer decided as it did, for debugging
+    short_answer: ShortAnswer | None = None
 
 
 def passage_url(doc_id: str, paragraph: int) -> str:

@@ -22,7 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from rag.cli import answer_to_dict
+from rag.payload import answer_to_dict
 from rag.types import Answer, Article, Citation, Hit
 
 log = logging.getLogger(__name__)

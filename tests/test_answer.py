@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from rag.answer import answer_type, grounding_problems, is_elliptical, salient_terms
+from rag.answer import grounding_problems
+from rag.question import answer_type, is_elliptical, salient_terms
 from rag.evaluation import DEFAULT_QUESTIONS, load_questions
 from rag.types import Answer, Citation
 

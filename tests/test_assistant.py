@@ -7,8 +7,8 @@ import pytest
 
 from rag import Assistant
 from rag.answer import grounding_problems
-from rag.assistant import MAX_QUESTION_CHARS, clean_question
-from rag.cli import answer_to_dict
+from rag.question import MAX_QUESTION_CHARS, clean_question
+from rag.payload import answer_to_dict
 
 from conftest import PARAGRAPHS, REPO, write_article
 

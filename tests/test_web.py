@@ -16,7 +16,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import httpx
 import pytest
 
-from rag.assistant import MAX_QUESTION_CHARS
+from rag.question import MAX_QUESTION_CHARS
 from fastapi.testclient import TestClient
 from gradio_client import Client
 
