@@ -9,7 +9,6 @@ from rag.ingest import (
     clean_article,
     decode_article_bytes,
     drop_repeated_units,
-    is_furniture,
     join_wrapped_lines,
     load_articles,
 )
@@ -135,8 +134,6 @@ def test_a_folder_without_articles_is_a_clear_error(tmp_path):
 
 def test_small_rules():
     assert join_wrapped_lines(["a Sino-", "Japanese tie ", "and more"]) == "a Sino-Japanese tie and more"
-    assert is_furniture("Share - WeChat") and is_furniture("Copyright 1995 - . All rights reserved.")
-    assert not is_furniture("China and Japan agreed to share data on the water release over many months of talks.")
     assert drop_repeated_units(["Same para here.", "Other one.", "Same para here."]) == ["Same para here.", "Other one."]
     assert decode_article_bytes("naïve".encode("utf-8-sig"), "x") == "naïve"
 
