@@ -57,6 +57,11 @@ def pytest_runtest_setup(item):
     pytest.fail(f"{message}. Set {OPTIONAL_ENV}=skip to skip such tests on purpose.", pytrace=False)
 
 
+def examples(default: int) -> int:
+    """Hypothesis examples for a property; mutation runs, which repeat it per mutant, ask for fewer."""
+    return int(os.environ.get("RAG_HYPOTHESIS_EXAMPLES", default))
+
+
 def load_dev_set():
     from rag.evaluation import load_questions
 

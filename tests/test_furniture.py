@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from rag.furniture import is_furniture, is_furniture_sentence, split_sentences, without_furniture_sentences
 from rag.ingest import clean_article, load_articles
 
-from conftest import SEEDS
+from conftest import SEEDS, examples
 
 OPENING = "The two foreign ministers met in Beijing on Monday to prepare a summit planned for the spring."
 CLOSING = "Both sides said they would meet again in Tokyo before the end of the year to review progress."
@@ -178,7 +178,7 @@ def prose_with_planted_furniture(draw):
     return " ".join(sentences)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(paragraph=prose_with_planted_furniture(), wrapped=st.booleans(), width=st.integers(45, 90))
 def test_prose_with_a_planted_furniture_word_survives_cleaning(paragraph, wrapped, width):
     # Long neighbours, so that wrapped text has the many full lines by which ingest recognises it.

@@ -13,7 +13,7 @@ from rag.ingest import (
     load_articles,
 )
 
-from conftest import SEEDS
+from conftest import SEEDS, examples
 
 FURNITURE = [
     "Post new comment", "8 + 4 =", "Solve this simple math problem", "Contact Us", "Leave a Reply",
@@ -164,7 +164,7 @@ messy_text = st.text(
 ) | st.text(max_size=300)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=messy_text, name=st.sampled_from(["a.txt", "b.md"]))
 def test_cleaning_never_raises_and_offsets_round_trip(raw, name):
     article = clean_article(raw, name)
