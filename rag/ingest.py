@@ -15,6 +15,9 @@ from rag.types import Article, Paragraph
 log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md")
+# Part of every index's fingerprint: bump it when a cleaning rule changes what an article keeps, so builds
+# made with the old rules are rebuilt (2: furniture judged whole, issue 13).
+CLEANING_VERSION = "2"
 METADATA_FILE = "sources.toml"
 MAX_ARTICLE_BYTES = 5_000_000
 

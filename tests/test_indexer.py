@@ -206,7 +206,8 @@ def test_rebuild_publishes_a_new_build_with_the_current_text(small_corpus, tmp_p
     assert assistant.search("salt marshes", top_k=1, mode="bm25")[0].doc_id == "port"
 
 
-def test_fingerprint_follows_contents_names_metadata_and_model(tmp_path):
+def test_fingerprint_follows_contents_names_metadata_cleaning_and_model(tmp_path, monkeypatch):
+    import rag.indexer
     from rag.indexer import corpus_fingerprint
 
     folder = tmp_path / "a"
@@ -215,6 +216,9 @@ def test_fingerprint_follows_contents_names_metadata_and_model(tmp_path):
     base = corpus_fingerprint(folder, "model@1")
     assert corpus_fingerprint(folder, "model@1") == base
     assert corpus_fingerprint(folder, "model@2") != base
+    monkeypatch.setattr(rag.indexer, "CLEANING_VERSION", "next")  # new cleaning rules: rebuild
+    assert corpus_fingerprint(folder, "model@1") != base
+    monkeypatch.undo()
     (folder / "one.txt").write_text("Alpha test.", encoding="utf-8")  # same size, other contents
     edited = corpus_fingerprint(folder, "model@1")
     assert edited != base
