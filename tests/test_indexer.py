@@ -124,6 +124,7 @@ def test_any_damaged_part_is_detected_and_rebuilt(small_corpus, tmp_path, counti
     assert hits and hits[0].doc_id == "port"
 
 
+@pytest.mark.slow
 def test_a_build_killed_mid_way_leaves_the_previous_index_serving(small_corpus, tmp_path, counting):
     """A real `python -m rag index` process, SIGKILLed while it embeds: the old build stays current and whole."""
     import os
