@@ -116,3 +116,15 @@ def test_bm25_dense_and_hybrid_each_have_their_own_winner(three_way):
 
 def test_the_default_mode_is_hybrid(three_way):
     assert three_way.search(THREE_WAY_QUESTION, top_k=1)[0].doc_id == "fused"
+
+
+def test_an_article_filter_searches_all_of_its_passages_not_only_the_candidates(three_way):
+    """With a filter every passage of the chosen articles is ranked, however few candidates the retriever takes
+    (a corpus larger than CANDIDATES would otherwise lose the filtered article's passages). Mutation survivor."""
+    from rag.retrieval import Retriever
+
+    index = three_way.index
+    vector = three_way.encode_query(THREE_WAY_QUESTION)
+    retriever = Retriever(index, candidates=1)
+    assert [h.doc_id for h in retriever.search(THREE_WAY_QUESTION, vector, top_k=3, doc_ids={"harvest"})] == ["harvest"]
+    assert len(retriever.search(THREE_WAY_QUESTION, vector, top_k=6)) <= 3  # unfiltered: the candidates only
