@@ -1,182 +1,128 @@
-"""Answer composer: picks verbatim sentences from retrieved passages, cites them, or abstains."""
+"""Answer composer: scores the sentences of retrieved passages with the fitted models, cites them, or abstains."""
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, replace
 from typing import Callable, Collection, Sequence
 
 import numpy as np
 
-from rag.indexer import CorpusIndex
-from rag.question import (
-    QuestionTerms,
-    clean_question,
-    merge_terms,
-    resolve_follow_up,
-    salient_terms,
+from rag.features import (
+    ANSWER_FEATURES,
+    SENTENCE_FEATURES,
+    TYPE_EVIDENCE,
+    Candidate,
+    answer_feature_vector,
+    candidates_of,
+    focus_found,
+    sentence_feature_matrix,
 )
+from rag.indexer import CorpusIndex
+from rag.question import QuestionTerms, clean_question, merge_terms, resolve_follow_up, salient_terms
 from rag.retrieval import Retriever, expand_acronyms
-from rag.store import lexical_tokens
+from rag.scoring import Scorer, load_scorer
+from rag.short_answer import find_short_answer
+from rag.store import text_tokens
 from rag.types import Answer, Citation, Hit, Span
 
 MAX_WORDS = 120
 MAX_SENTENCES = 3
-COMPOSER_PASSAGES = 8  # sentences are drawn from this many of the best passages
-ABSTAIN_BELOW = 0.5  # confidence under which the composer abstains
 SAME_FACT_COSINE = 0.88  # two sentences this close state the same fact: one sentence, both citations
 REDUNDANT_COSINE = 0.75  # a further sentence this close to a chosen one adds nothing
-FURTHER_SENTENCE_SHARE = 0.9  # a second or third sentence must score this share of the best one
+TYPED_LEAD_SHARE = 0.25  # see lead_with_asked_type
 ABSTENTION_TEXT = "I could not find an answer to that in the articles."
 EMPTY_QUESTION_TEXT = "Please ask a question about the articles."
 
-ANAPHORIC_START = re.compile(r"^(It|This|That|These|Those|They|He|She|Such|The move|The decision)\b")
-
-MONTH = (
-    r"(January|February|March|April|May|June|July|August|September|October|November|December"
-    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
-)
-WEEKDAY = r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
-# What an answer of each type looks like: a date, a place after a preposition, a name or role, a number, a cause.
-TYPE_EVIDENCE = {
-    "when": re.compile(rf"\b(1[89]\d\d|20\d\d)s?\b|\b{MONTH}\b|\b{WEEKDAY}\b|\b(ago|last (year|month|week))\b"),
-    "where": re.compile(r"\b(in|at|to|from|near|on the sidelines of)\s+(the\s+)?[A-Z][\w-]+"),
-    "who": re.compile(
-        r"\b[A-Z][a-z]+\s+[A-Z][a-z]+\b"
-        r"|\b(President|Minister|Secretary|Premier|analyst|official|spokesperson|Councillor)\b"
-    ),
-    "quantity": re.compile(
-        r"\d|\b(million|billion|trillion|hundred|thousand|dozen|per ?cent|half|third|quarter)\b", re.I
-    ),
-    "why": re.compile(
-        r"\b(because|due to|following|after|over|amid|as a result|in response|prompted|led to|caused|reason|since"
-        r"|decision to|owing to|fear|concern)\b",
-        re.I,
-    ),
-}
-NUMBER_TOKEN = re.compile(r"^\d[\d.,]*$")
-
-
-# ---------------------------------------------------------------- scoring sentences
+Encoder = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised vectors, one row per text
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """One sentence of a retrieved passage, scored against the question."""
+class Evidence:
+    """What the composer knows about one question before deciding: its terms, passages and scored sentences."""
 
-    hit: Hit
-    span: Span
-    text: str
-    vector_row: int  # the sentence scored (the last one when an antecedent was taken along)
-    rows: tuple[int, ...]  # the vectors of every sentence in the span
-    cosine: float
-    coverage: float
-    type_match: bool
-    score: float
+    question: str
+    query: str  # as retrieval saw it (with the conversation, acronyms expanded)
+    terms: QuestionTerms
+    hits: tuple[Hit, ...]
+    candidates: tuple[Candidate, ...]
+    features: np.ndarray  # one row of SENTENCE_FEATURES per candidate
 
 
-def term_coverage(text: str, terms: QuestionTerms, context: Collection[str] = ()) -> float:
-    """Share of the question's idf weight whose terms appear in the text (or its article's metadata)."""
-    if not terms.terms:
-        return 0.0
-    present = set(lexical_tokens(text)) | set(context)
-    return sum(w for t, w in zip(terms.terms, terms.weights) if t in present) / (terms.total_weight or 1.0)
+@dataclass(frozen=True)
+class Scored:
+    """A candidate with the fitted probability that it holds the answer."""
+
+    candidate: Candidate
+    probability: float
+    row: int  # its row in Evidence.features
 
 
-def sentence_score(cosine: float, coverage: float, passage_coverage: float, type_match: bool, rank: int) -> float:
-    """Linear blend: meaning (cosine), the question's words here and in the passage, answer type, rank."""
-    return 0.55 * cosine + 0.25 * coverage + 0.1 * passage_coverage + 0.08 * type_match + 0.04 / rank
+# ---------------------------------------------------------------- gathering evidence
 
 
-def has_answer_type(text: str, terms: QuestionTerms) -> bool:
-    """The text holds what the question type asks for (a date, place, person, number, cause), and for a date,
-    place, person or number it is something the question does not already say."""
-    pattern = TYPE_EVIDENCE.get(terms.answer_type)
-    if pattern is None:
-        return False
-    if terms.answer_type == "why":
-        return bool(pattern.search(text))
-    asked = set(terms.terms)
-    return any(set(lexical_tokens(m.group(0))) - asked for m in pattern.finditer(text))
+def gather_evidence(
+    index: CorpusIndex,
+    encode: Encoder,
+    question: str,
+    history: Sequence[str] = (),
+    top_k: int = 5,
+    doc_ids: Collection[str] | None = None,
+) -> Evidence:
+    """Resolve a follow-up, retrieve `top_k` passages and compute every candidate sentence's features."""
+    history = [h for h in map(clean_question, history) if h]
+    query = expand_acronyms(resolve_follow_up(question, history, index.lexical), index.acronyms)
+    terms = salient_terms(question, index.lexical, index.metadata_vocabulary, index.neighbours)
+    if query == expand_acronyms(question, index.acronyms):
+        query_vector = sentence_vector = encode([query])[0]
+    else:  # a follow-up: retrieve with the conversation, but rank sentences for what is asked now
+        query_vector, question_vector = encode([query, question])
+        sentence_vector = (query_vector + question_vector) / 2
+        terms = merge_terms(terms, salient_terms(query, index.lexical, index.metadata_vocabulary, index.neighbours))
+    hits = tuple(Retriever(index).search(query, query_vector, top_k=top_k, doc_ids=doc_ids))
+    candidates = tuple(candidates_of(hits, index, sentence_vector, terms))
+    features = sentence_feature_matrix(candidates, index, sentence_vector, terms)
+    return Evidence(question, query, terms, hits, candidates, features)
 
 
-def stripped(passage, span: Span) -> Span:
-    """The span without leading or trailing white space."""
-    text = passage.sentence_text(span)
-    start = span.start + len(text) - len(text.lstrip())
-    return Span(start, max(start, span.end - (len(text) - len(text.rstrip()))))
+def score_sentences(evidence: Evidence, scorer: Scorer) -> list[Scored]:
+    """Candidates with their answer-sentence probability, most likely first (ties: passage order), the asked
+    type leading (see `lead_with_asked_type`)."""
+    probabilities = scorer.sentence.probabilities_in(evidence.features, SENTENCE_FEATURES) if evidence.candidates else []
+    return rank_candidates(evidence, probabilities)
 
 
-def with_antecedent(passage, index_in_passage: int) -> Span:
-    """A sentence that opens by pointing back ("It was at this event …") takes the sentence before it along."""
-    span = passage.sentences[index_in_passage]
-    if index_in_passage > 0 and ANAPHORIC_START.match(passage.sentence_text(span).lstrip()):
-        return Span(passage.sentences[index_in_passage - 1].start, span.end)
-    return span
+def rank_candidates(evidence: Evidence, probabilities: Sequence[float]) -> list[Scored]:
+    """The candidates with their probabilities, in the order the composer considers them."""
+    scored = [Scored(c, float(p), i) for i, (c, p) in enumerate(zip(evidence.candidates, probabilities))]
+    return lead_with_asked_type(sorted(scored, key=lambda s: (-s.probability, s.row)), evidence.terms)
 
 
-def score_candidates(hits: Sequence[Hit], index, query_vector: np.ndarray, terms: QuestionTerms) -> list[Candidate]:
-    out = []
-    for hit in hits:
-        row = hit.passage.passage_id  # ids are rows: the build numbers passages 0, 1, 2 … (load_index checks)
-        metadata = index.metadata_terms.get(hit.doc_id, frozenset())
-        passage_coverage = term_coverage(hit.text, terms, metadata)
-        for i, vector_row in enumerate(index.passage_sentence_rows(row)):
-            span = stripped(hit.passage, with_antecedent(hit.passage, i))
-            text = hit.passage.sentence_text(span)
-            if len(text.split()) < 4:
-                continue
-            rows = (vector_row - 1, vector_row) if span.start < hit.passage.sentences[i].start else (vector_row,)
-            cosine = float(index.sentence_vectors[vector_row] @ query_vector)
-            coverage = term_coverage(text, terms, metadata)
-            type_match = has_answer_type(text, terms)
-            score = sentence_score(cosine, coverage, passage_coverage, type_match, hit.rank)
-            out.append(Candidate(hit, span, text, vector_row, rows, cosine, coverage, type_match, score))
-    return sorted(out, key=lambda c: -c.score)
+def lead_with_asked_type(scored: Sequence[Scored], terms: QuestionTerms) -> list[Scored]:
+    """A question that asks for a date, place, person, number, cause or response is not answered first by a
+    sentence that holds none, while one that holds it is at least TYPED_LEAD_SHARE as likely: the likelier
+    sentence then usually restates the question ("How did Japan respond to the ban?" -> the ban itself)."""
+    if terms.answer_type not in TYPE_EVIDENCE or not scored:
+        return list(scored)
+    floor = TYPED_LEAD_SHARE * scored[0].probability
+    typed = next((s for s in scored if s.candidate.type_match and s.probability >= floor), None)
+    if typed is None or typed is scored[0]:
+        return list(scored)
+    return [typed] + [s for s in scored if s is not typed]
 
 
-# ---------------------------------------------------------------- confidence
+# ---------------------------------------------------------------- selection
 
 
-def confidence_of(best: Candidate, terms: QuestionTerms, answer_text: str, evidence_terms: Collection[str]) -> float:
-    """A logistic blend of the evidence: best cosine, term coverage, answer type, and what the corpus lacks.
-
-    The weights were set by hand to put the boundary (0.5) where a sentence is plausibly on topic and names
-    most of what the question asks about. A name or number the corpus never mentions ("France", "2025") weighs
-    more than another unknown word ("respond"); a name the corpus knows but the cited passages (and their
-    articles' metadata, `evidence_terms`) never mention ("Tokyo" for a question on Tokyo's population) counts
-    against too, and numbers in the question should appear in the answer.
-    """
-    coverage = term_coverage(answer_text, terms, evidence_terms)
-    missing_names = [t for t in terms.names if t not in terms.unknown and t not in evidence_terms]
-    z = (
-        9.0 * (best.cosine - 0.42)
-        + 4.0 * (coverage - 0.45)
-        - 6.0 * terms.unknown_share(names=True)
-        - 2.5 * terms.unknown_share(names=False)
-        - 4.0 * terms.share(missing_names)
-    )
-    if terms.answer_type in TYPE_EVIDENCE:
-        z += 0.8 if has_answer_type(answer_text, terms) else -1.5
-    answer_tokens = set(lexical_tokens(answer_text))
-    missing_numbers = [t for t in terms.terms if NUMBER_TOKEN.match(t) and t not in answer_tokens]
-    z -= 1.5 * len(missing_numbers)
-    return 1.0 / (1.0 + math.exp(-z))
-
-
-# ---------------------------------------------------------------- selection and citations
-
-
-def closeness(a: Candidate, b: Candidate, index) -> float:
+def closeness(a: Candidate, b: Candidate, index: CorpusIndex) -> float:
     """The highest cosine between a sentence of one candidate and a sentence of the other."""
     return float(np.max(index.sentence_vectors[list(a.rows)] @ index.sentence_vectors[list(b.rows)].T))
 
 
-def same_fact(a: Candidate, b: Candidate, index) -> bool:
+def same_fact(a: Candidate, b: Candidate, index: CorpusIndex) -> bool:
     if closeness(a, b, index) >= SAME_FACT_COSINE:
         return True
-    ta, tb = set(lexical_tokens(a.text)), set(lexical_tokens(b.text))
+    ta, tb = set(a.tokens), set(b.tokens)
     return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= 0.6
 
 
@@ -185,36 +131,33 @@ def overlaps(a: Candidate, b: Candidate) -> bool:
     return same_passage and a.span.start < b.span.end and b.span.start < a.span.end
 
 
-def select_sentences(candidates: list[Candidate], index, max_words: int = MAX_WORDS) -> list[list[Candidate]]:
-    """Up to three sentences, best first, each with the other sentences stating the same fact (MMR-style)."""
-    if not candidates:
-        return []
-    best = candidates[0]
-    chosen: list[list[Candidate]] = []
+def select_sentences(
+    scored: Sequence[Scored], index: CorpusIndex, min_support: float, max_words: int = MAX_WORDS
+) -> list[list[Scored]]:
+    """The most likely sentence first; further sentences only when they are themselves likely to answer
+    (probability >= min_support) and say something new; each with other sentences stating the same fact."""
+    chosen: list[list[Scored]] = []
     words = 0
-    for cand in candidates:
-        if len(chosen) == MAX_SENTENCES:
-            break
-        if any(overlaps(cand, c) for group in chosen for c in group):
+    for s in scored:
+        cand = s.candidate
+        if any(overlaps(cand, c.candidate) for group in chosen for c in group):
             continue
-        if any(same_fact(cand, group[0], index) for group in chosen):
-            group = next(g for g in chosen if same_fact(cand, g[0], index))
-            if all(c.hit.doc_id != cand.hit.doc_id for c in group):
-                group.append(cand)
+        group = next((g for g in chosen if same_fact(cand, g[0].candidate, index)), None)
+        if group is not None:  # the same fact in another article: one more citation, however likely
+            if all(c.candidate.hit.doc_id != cand.hit.doc_id for c in group):
+                group.append(s)
+            continue
+        if len(chosen) == MAX_SENTENCES or (chosen and s.probability < min_support):
+            continue
+        if chosen and max(closeness(cand, g[0].candidate, index) for g in chosen) >= REDUNDANT_COSINE:
             continue
         n = len(cand.text.split())
-        if chosen:
-            redundant = max(closeness(cand, g[0], index) for g in chosen)
-            # a further sentence must be nearly as good as the best and add something new
-            weak = cand.score < FURTHER_SENTENCE_SHARE * best.score or cand.coverage < 0.3
-            if weak or redundant >= REDUNDANT_COSINE:
-                continue
         if words + n > max_words:
             if chosen:
                 continue
-            cand = trim_to_words(cand, max_words)
-            n = len(cand.text.split())
-        chosen.append([cand])
+            s = replace(s, candidate=trim_to_words(cand, max_words))
+            n = len(s.candidate.text.split())
+        chosen.append([s])
         words += n
     return chosen
 
@@ -227,7 +170,10 @@ def trim_to_words(candidate: Candidate, max_words: int) -> Candidate:
     return replace(candidate, span=span, text=candidate.hit.passage.sentence_text(span))
 
 
-def build_citations(groups: list[list[Candidate]], index) -> tuple[str, tuple[Citation, ...]]:
+# ---------------------------------------------------------------- citations
+
+
+def build_citations(groups: Sequence[Sequence[Candidate]]) -> tuple[str, tuple[Citation, ...]]:
     """Answer text with [n] markers after each sentence, and citations numbered in order of first use."""
     numbers: dict[int, int] = {}
     quotes: dict[int, list[Candidate]] = {}
@@ -274,7 +220,41 @@ def abstention(question: str, message: str, hits: Sequence[Hit], confidence: flo
     )
 
 
-Encoder = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised vectors, one row per text
+# ---------------------------------------------------------------- deciding
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The answer the composer would give, before the confidence decides whether to give it."""
+
+    groups: tuple[tuple[Scored, ...], ...]
+    confidence: float
+
+
+def draft_answer(evidence: Evidence, scored: Sequence[Scored], index: CorpusIndex, scorer: Scorer) -> Draft | None:
+    """Pick the sentences and compute the calibrated probability that the answer they make is right."""
+    groups = select_sentences(scored, index, scorer.min_support)
+    if not groups:
+        return None
+    chosen = [g[0].candidate for g in groups]
+    best = groups[0][0]
+    row = answer_feature_vector(
+        chosen, [s.probability for s in scored], evidence.features[best.row], evidence.terms, index, evidence.hits
+    )
+    confidence = float(scorer.answerable.probabilities_in(row, ANSWER_FEATURES)[0])
+    return Draft(tuple(tuple(g) for g in groups), confidence)
+
+
+def names_no_one(draft: Draft, terms: QuestionTerms, index: CorpusIndex) -> bool:
+    """A "who is the <role> of …" question whose role ("president") no cited passage, nor its article's
+    metadata, mentions: the articles name no such person, whatever else they say about the subject. (In the
+    labelled questions no answerable who-question lacks its role noun in the passage that answers it.)"""
+    if terms.answer_type != "who" or not terms.focus:
+        return False
+    cited = {s.candidate.hit.passage.passage_id: s.candidate.hit for group in draft.groups for s in group}
+    tokens = set().union(*(text_tokens(h.text) for h in cited.values()))
+    tokens |= set().union(*(index.metadata_terms.get(h.doc_id, frozenset()) for h in cited.values()))
+    return not focus_found(tokens, terms)
 
 
 def compose_answer(
@@ -284,45 +264,44 @@ def compose_answer(
     history: Sequence[str] = (),
     top_k: int = 5,
     doc_ids: Collection[str] | None = None,
+    scorer: Scorer | None = None,
+    min_confidence: float | None = None,
 ) -> Answer:
-    """The whole answer step: resolve a follow-up, retrieve, score sentences, select, cite or abstain."""
+    """The whole answer step: resolve a follow-up, retrieve, score sentences, select, cite or abstain.
+
+    The answer is drawn from the first `top_k` passages only. It is given when its confidence (the calibrated
+    probability that it is right) reaches `min_confidence` (default: the scorer's documented operating point)."""
     question = clean_question(question)
     if not question:
         return abstention(question, EMPTY_QUESTION_TEXT, (), 0.0, "")
-    history = [h for h in map(clean_question, history) if h]
-    query = expand_acronyms(resolve_follow_up(question, history, index.lexical), index.acronyms)
-    metadata_vocabulary = index.metadata_vocabulary
-    terms = salient_terms(question, index.lexical, metadata_vocabulary)
-    if query == expand_acronyms(question, index.acronyms):
-        query_vector = sentence_vector = encode([query])[0]
-    else:  # a follow-up: retrieve with the conversation, but rank sentences for what is asked now
-        query_vector, question_vector = encode([query, question])
-        sentence_vector = (query_vector + question_vector) / 2
-        terms = merge_terms(terms, salient_terms(query, index.lexical, metadata_vocabulary))
-    hits = Retriever(index).search(query, query_vector, top_k=max(top_k, COMPOSER_PASSAGES), doc_ids=doc_ids)
-    shown = hits[:top_k]
-    candidates = score_candidates(hits, index, sentence_vector, terms)
-    groups = select_sentences(candidates, index)
-    if not groups:
-        return abstention(question, ABSTENTION_TEXT, shown, 0.0, query)
-    text, citations = build_citations(groups, index)
-    cited = [c for group in groups for c in group]
-    evidence_terms = frozenset().union(
-        *(set(lexical_tokens(c.hit.text)) | index.metadata_terms.get(c.hit.doc_id, frozenset()) for c in cited)
+    scorer = scorer or load_scorer()
+    threshold = scorer.min_confidence if min_confidence is None else min_confidence
+    evidence = gather_evidence(index, encode, question, history, top_k, doc_ids)
+    scored = score_sentences(evidence, scorer)
+    draft = draft_answer(evidence, scored, index, scorer)
+    if draft is None:
+        return abstention(question, ABSTENTION_TEXT, evidence.hits, 0.0, evidence.query)
+    best = draft.groups[0][0]
+    notes = (
+        f"type={evidence.terms.answer_type}",
+        f"sentence_probability={best.probability:.3f}",
+        f"best_cosine={best.candidate.cosine:.3f}",
+        f"unknown={evidence.terms.unknown}",
     )
-    confidence = confidence_of(groups[0][0], terms, " ".join(g[0].text for g in groups), evidence_terms)
-    notes = (f"type={terms.answer_type}", f"best_cosine={groups[0][0].cosine:.3f}", f"unknown={terms.unknown}")
-    if confidence < ABSTAIN_BELOW:
-        return abstention(question, ABSTENTION_TEXT, shown, confidence, query, notes)
+    if draft.confidence < threshold or names_no_one(draft, evidence.terms, index):
+        return abstention(question, ABSTENTION_TEXT, evidence.hits, draft.confidence, evidence.query, notes)
+    text, citations = build_citations([[s.candidate for s in g] for g in draft.groups])
+    short = find_short_answer(best.candidate, evidence.terms, question, scorer, citations, text)
     return Answer(
         question=question,
         text=text,
         abstained=False,
-        confidence=round(confidence, 3),
+        confidence=round(draft.confidence, 3),
         citations=citations,
-        passages=tuple(shown),
-        retrieval_query=query,
+        passages=evidence.hits,
+        retrieval_query=evidence.query,
         notes=notes,
+        short_answer=short,
     )
 
 

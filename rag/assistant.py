@@ -14,6 +14,7 @@ from rag.embedding import Embedder
 from rag.indexer import CorpusIndex, build_index, corpus_fingerprint, load_index
 from rag.question import clean_question
 from rag.retrieval import MODES, Retriever, expand_acronyms
+from rag.scoring import Scorer
 from rag.store import BuildStore, IndexError_
 from rag.types import Answer, Article, Hit
 
@@ -38,6 +39,8 @@ class Assistant:
         top_k: int = 5,
         mode: str = "hybrid",
         embedder: Embedder | None = None,
+        scorer: Scorer | None = None,
+        min_confidence: float | None = None,
     ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -46,6 +49,8 @@ class Assistant:
         self.embedder = embedder or Embedder(model)  # pass one to share a loaded model between assistants
         self.top_k = top_k
         self.mode = mode
+        self.scorer = scorer  # None: the fitted parameters shipped in the package (rag/models/)
+        self.min_confidence = min_confidence  # None: the scorer's documented operating point
         self._index: CorpusIndex | None = None
         self._lock = threading.Lock()
 
@@ -118,6 +123,19 @@ class Assistant:
         history: Sequence[str] | None = None,
         top_k: int | None = None,
         doc_ids: Collection[str] | None = None,
+        min_confidence: float | None = None,
+        scorer: Scorer | None = None,
     ) -> Answer:
-        """An extractive answer with numbered citations, or an abstention when the articles do not answer."""
-        return compose_answer(self.index, self.embedder.encode, question, history or (), top_k or self.top_k, doc_ids)
+        """An extractive answer with numbered citations drawn from the `top_k` best passages, or an abstention
+        when the articles do not answer. `answer.confidence` is the calibrated probability that the answer is
+        right; below `min_confidence` (default: the scorer's operating point) the assistant abstains."""
+        return compose_answer(
+            self.index,
+            self.embedder.encode,
+            question,
+            history or (),
+            top_k or self.top_k,
+            doc_ids,
+            scorer=scorer or self.scorer,
+            min_confidence=self.min_confidence if min_confidence is None else min_confidence,
+        )

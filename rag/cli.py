@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 
 from rag.payload import answer_to_dict, hit_to_dict
 
@@ -70,10 +71,37 @@ def command_ask(args) -> int:
 
 
 def command_eval(args) -> int:
-    from rag.evaluation import DEFAULT_QUESTIONS, evaluate, format_report, load_questions
+    from rag.evaluation import DEFAULT_QUESTIONS, evaluate_dev_set, format_report
 
-    result = evaluate(make_assistant(args), load_questions(args.file or DEFAULT_QUESTIONS))
-    print(format_report(result))
+    if args.squad:
+        from rag.squad import evaluate_squad_file
+
+        plot = Path(args.calibration) if args.calibration else None
+        print(evaluate_squad_file(Path(args.squad), model=args.model, calibration_plot=plot))
+        return 0
+    result, note = evaluate_dev_set(make_assistant(args), args.file or DEFAULT_QUESTIONS)
+    print(note + "\n\n" + format_report(result))
+    return 0
+
+
+def command_fit(args) -> int:
+    from rag.assistant import resolve_dir
+    from rag.embedding import Embedder
+    from rag.evaluation import DEFAULT_QUESTIONS
+    from rag.fitting import fit_from_files, write_scorer
+    from rag.scoring import PARAMETERS_FILE
+    from rag.squad import DEFAULT_SQUAD
+
+    questions = Path(args.questions or DEFAULT_QUESTIONS)
+    squad = [Path(p) for p in (args.squad or [DEFAULT_SQUAD])]
+    for path in [questions, *squad]:
+        if not path.is_file():
+            raise ValueError(f"labelled questions not found: {path}")
+    scorer = fit_from_files(questions, resolve_dir(args.seeds, "seeds"), squad, Embedder(args.model))
+    output = Path(args.output) if args.output else PARAMETERS_FILE
+    write_scorer(scorer, output)
+    print(f"fitted on {', '.join(scorer.fitted_on)}; operating point: confidence >= {scorer.min_confidence:.3f}")
+    print(f"wrote {output}")
     return 0
 
 
@@ -129,7 +157,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="retrieval and answer figures on a question set")
     p.add_argument("file", nargs="?", help="questions .jsonl (default: ../shared/eval/questions.jsonl)")
+    p.add_argument("--squad", help="a SQuAD-format file: its articles become a temporary corpus, its questions are asked")
+    p.add_argument("--calibration", help="with --squad: draw the reliability diagram into this PNG")
     p.set_defaults(run=command_eval)
+
+    p = sub.add_parser("fit", help="refit the answer scorer on labelled questions (writes rag/models/)")
+    p.add_argument("--questions", help="news-format questions .jsonl (default: ../shared/eval/questions.jsonl)")
+    p.add_argument("--squad", action="append", help="SQuAD-format file (repeatable; default: ../shared/eval/squad2/…)")
+    p.add_argument("--output", help="parameter file (default: rag/models/answer_scorer.json)")
+    p.set_defaults(run=command_fit)
 
     p = sub.add_parser("bench", help="measure latency, cold start, build and scale; write docs/BENCHMARKS.md")
     p.add_argument("--quick", action="store_true", help="small corpora and few repeats (a smoke run)")

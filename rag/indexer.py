@@ -8,13 +8,14 @@ import logging
 import re
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from rag.chunking import CHUNKER_VERSION, chunk_article
+from rag.expansion import neighbours_to_json, rare_word_neighbours, tokenizer_words, word_vectors
 from rag.ingest import ARTICLE_SUFFIXES, CLEANING_VERSION, METADATA_FILE, load_articles
 from rag.store import (
     FORMAT_VERSION,
@@ -32,7 +33,7 @@ from rag.types import Article, Passage
 
 log = logging.getLogger(__name__)
 
-INDEX_RECIPE = "text/2+sentence-bm25"  # what is embedded and indexed; a change makes builds stale
+INDEX_RECIPE = "text/2+sentence-bm25+neighbours"  # what is embedded and indexed; a change makes builds stale
 
 ACRONYM_DEFINITION = re.compile(r"((?:[\w’'-]+[ ,]+){1,10}?[\w’'-]+)\s+\(([A-Z][A-Za-z]{1,7})\)")
 MINOR_WORDS = frozenset("and of for the on in to a an at by with &".split())
@@ -54,6 +55,7 @@ class CorpusIndex:
     manifest: dict
     metadata_terms: dict[str, frozenset[str]]  # per article: lexical terms of its title, authors, publisher
     metadata_vocabulary: frozenset[str]  # all of those together
+    neighbours: dict[str, list[str]] = field(default_factory=dict)  # stem -> corpus stems that embed close to it
 
     def passage_sentence_rows(self, passage_row: int) -> range:
         return range(int(self.sentence_offsets[passage_row]), int(self.sentence_offsets[passage_row + 1]))
@@ -227,7 +229,9 @@ def write_build(staging: Path, articles: list[Article], previous: Path | None, e
     np.save(staging / "sentence_offsets.npy", offsets, allow_pickle=False)
     VectorIndex(passage_vectors).save(staging / "dense.faiss")
     (staging / "bm25").mkdir()
-    LexicalIndex([lexical_tokens(passage_lexical_text(by_id[p.doc_id], p)) for p in passages]).save(staging / "bm25")
+    lexical = LexicalIndex([lexical_tokens(passage_lexical_text(by_id[p.doc_id], p)) for p in passages])
+    lexical.save(staging / "bm25")
+    write_neighbours(staging, [p.text for p in passages], lexical.document_frequency, embedder)
     (staging / "bm25_sentences").mkdir()
     LexicalIndex([lexical_tokens(t) for t in sentence_texts]).save(staging / "bm25_sentences")
     return {
@@ -240,6 +244,20 @@ def write_build(staging: Path, articles: list[Article], previous: Path | None, e
         "passages": len(passages),
         "sentences": len(sentence_texts),
     }
+
+
+def model_word_vectors(embedder) -> tuple[list[str], np.ndarray]:
+    """The model's whole words and their vectors, embedded once per model (cached beside its ONNX graph)."""
+    words = tokenizer_words(Path(embedder.model))
+    cache = Path(embedder.cache_dir) / "words" / re.sub(r"[^\w.@-]", "_", embedder.model_id)
+    return words, word_vectors(words, embedder.encode, cache)
+
+
+def write_neighbours(staging: Path, texts: list[str], document_frequency: dict[str, int], embedder) -> None:
+    """Expansion terms for question words the corpus barely uses (rag/expansion.py)."""
+    words, vectors = model_word_vectors(embedder)
+    neighbours = rare_word_neighbours(texts, document_frequency, words, vectors)
+    (staging / "neighbours.json").write_text(neighbours_to_json(neighbours), encoding="utf-8")
 
 
 def load_index(build: Path) -> CorpusIndex:
@@ -256,6 +274,7 @@ def load_index(build: Path) -> CorpusIndex:
         dense = VectorIndex.load(build / "dense.faiss")
         lexical = LexicalIndex.load(build / "bm25")
         sentence_lexical = LexicalIndex.load(build / "bm25_sentences")
+        neighbours = json.loads((build / "neighbours.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
         raise IndexError_(f"index unreadable: {err}") from err
     if not (len(passages) == len(passage_vectors) == len(dense) == len(lexical) == len(offsets) - 1):
@@ -276,6 +295,7 @@ def load_index(build: Path) -> CorpusIndex:
         lexical=lexical,
         sentence_lexical=sentence_lexical,
         acronyms=dict(corpus.get("acronyms", {})),
+        neighbours=neighbours,
         manifest=manifest,
         metadata_terms=metadata_terms,
         metadata_vocabulary=frozenset().union(*metadata_terms.values()),

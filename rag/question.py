@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Collection, Sequence
+from typing import Collection, Mapping, Sequence
 
-from rag.store import lexical_tokens
+from rag.store import STOPWORDS, lexical_tokens
 
 MAX_QUESTION_CHARS = 2000
 
@@ -24,9 +24,18 @@ QUESTION_WORDS = frozenset(
 )
 ANAPHORA = frozenset("it its they them their this that these those he she him her his there then such".split())
 
+PLACE_NOUNS = r"(city|country|countries|nation|place|region|state|province|town|continent|island|area|river|capital)"
 ANSWER_TYPES = (
-    ("when", re.compile(r"^\s*(when\b|what (year|date|day|month|time)\b|since when\b|how long ago\b)", re.I)),
-    ("where", re.compile(r"^\s*(where\b|in (which|what) (city|country|place)\b)", re.I)),
+    ("response", re.compile(r"\b(respond|react|retaliate)\b|\b(response|reaction|retaliation)\b", re.I)),
+    (
+        "when",
+        re.compile(
+            r"^\s*(when\b|(in )?(what|which) (year|years|date|day|month|time|century|centuries|decade|period|era)\b"
+            r"|since when\b|how long ago\b)",
+            re.I,
+        ),
+    ),
+    ("where", re.compile(rf"^\s*(where\b|(in |from |to )?(which|what) {PLACE_NOUNS}\b)", re.I)),
     ("who", re.compile(r"^\s*(who|whom|whose)\b|^\s*which (person|minister|leader|official|analyst)\b", re.I)),
     (
         "quantity",
@@ -45,6 +54,8 @@ class QuestionTerms:
     unknown: tuple[str, ...]  # salient terms the corpus never uses
     unknown_names: tuple[str, ...] = ()  # of those, names and numbers ("France", "2025"): the question's subject
     names: tuple[str, ...] = ()  # every name or number the question uses, known to the corpus or not
+    expansions: tuple[tuple[str, ...], ...] = ()  # per term, corpus words that may stand for it (rag/expansion.py)
+    focus: str = ""  # the noun naming what is asked for ("president" in "Who is the president of …?"), stemmed
 
     @property
     def total_weight(self) -> float:
@@ -63,6 +74,23 @@ class QuestionTerms:
         return sum(w for t, w in zip(self.terms, self.weights) if t in chosen) / total if total else 0.0
 
 
+# "What river …", "Which king …", "Who is the (current) president of …", "What was the name of …"
+FOCUS_PATTERNS = (
+    re.compile(r"\b(?:what|which|whose|how many|how much)\s+(?:kind of\s+|type of\s+)?(\w+)", re.I),
+    re.compile(r"\b(?:who|what)\s+(?:is|was|are|were)\s+(?:the|a|an)\s+(?:\w+\s+)?(\w+)\s+(?:of|for|in|at)\b", re.I),
+)
+NOT_FOCUS = frozenset("is are was were be been do does did has have had kind type sort name".split())
+
+
+def question_focus(question: str) -> str:
+    """The stemmed noun a question asks for an instance of, or "" when it names none."""
+    for pattern in reversed(FOCUS_PATTERNS):  # the "who is the X of" reading first: it skips an adjective
+        match = pattern.search(question)
+        if match and match.group(1).lower() not in NOT_FOCUS and match.group(1).lower() not in STOPWORDS:
+            return (lexical_tokens(match.group(1)) or [""])[0]
+    return ""
+
+
 def answer_type(question: str) -> str:
     for name, pattern in ANSWER_TYPES:
         if pattern.search(question):
@@ -70,9 +98,12 @@ def answer_type(question: str) -> str:
     return "other"
 
 
-def salient_terms(question: str, lexical, metadata_vocabulary: Collection[str] = ()) -> QuestionTerms:
+def salient_terms(
+    question: str, lexical, metadata_vocabulary: Collection[str] = (), neighbours: Mapping[str, Sequence[str]] = {}
+) -> QuestionTerms:
     """Question terms minus question words, weighted by idf; a term unknown to the corpus gets the top idf.
-    Terms of article metadata (an author's name) are known even though no passage uses them."""
+    Terms of article metadata (an author's name) are known even though no passage uses them; a term the corpus
+    barely uses carries its expansion terms (`neighbours`, as retrieval uses them)."""
     terms: list[str] = []
     names: set[str] = set()
     for position, word in enumerate(re.findall(r"[^\W_]+(?:[’'][^\W_]+)?", question)):
@@ -88,6 +119,8 @@ def salient_terms(question: str, lexical, metadata_vocabulary: Collection[str] =
     return QuestionTerms(
         tuple(terms), weights, answer_type(question), unknown,
         tuple(t for t in unknown if t in names), tuple(t for t in terms if t in names),
+        tuple(tuple(neighbours.get(t, ())) for t in terms),
+        question_focus(question),
     )
 
 
@@ -101,6 +134,8 @@ def merge_terms(current: QuestionTerms, context: QuestionTerms) -> QuestionTerms
         current.unknown + tuple(t for t in context.unknown if t not in current.unknown),
         current.unknown_names + tuple(t for t in context.unknown_names if t not in current.unknown_names),
         current.names + tuple(t for t in context.names if t not in current.names),
+        current.expansions + tuple(e for t, e in zip(context.terms, context.expansions) if t not in current.terms),
+        current.focus or context.focus,
     )
 
 

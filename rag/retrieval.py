@@ -8,6 +8,7 @@ from typing import Collection, Sequence
 
 import numpy as np
 
+from rag.expansion import EXPANSION_WEIGHT, expansion_terms
 from rag.indexer import CorpusIndex
 from rag.store import ScoredRow, lexical_tokens
 from rag.types import Hit
@@ -81,10 +82,11 @@ class Retriever:
         index = self.index
         n = len(index.passages) if doc_ids else self.candidates
         tokens = lexical_tokens(query)
-        lexical = index.lexical.search(tokens, n)
+        extra = expansion_terms(tokens, index.neighbours)
+        lexical = index.lexical.search(tokens, n, extra, EXPANSION_WEIGHT)
         sentence_lexical = []
         seen: set[int] = set()
-        for scored in index.sentence_lexical.search(tokens, 3 * n):
+        for scored in index.sentence_lexical.search(tokens, 3 * n, extra, EXPANSION_WEIGHT):
             row = index.passage_of_sentence(scored.row)
             if row not in seen:
                 seen.add(row)

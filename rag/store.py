@@ -13,6 +13,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -193,6 +194,24 @@ def lexical_tokens(text: str) -> list[str]:
     return _STEM.stemWords(words)
 
 
+@lru_cache(maxsize=1 << 16)
+def text_tokens(text: str) -> tuple[str, ...]:
+    """`lexical_tokens` of a text, remembered: the composer stems the same passages' sentences question after
+    question (a popular passage is stemmed once, not once per question)."""
+    return tuple(lexical_tokens(text))
+
+
+def word_stems(words: Sequence[str]) -> list[str]:
+    """Each word's stem as `lexical_tokens` gives it, or "" for a stop word: one entry per word, aligned."""
+    global _STEM
+    if _STEM is None:
+        _STEM = _stemmer()
+    lowered = [w.casefold().replace("’", "'") for w in words]
+    kept = [w for w in lowered if w not in STOPWORDS]
+    stems = iter(_STEM.stemWords(kept))
+    return [next(stems) if w not in STOPWORDS else "" for w in lowered]
+
+
 class LexicalIndex:
     """BM25 (bm25s, Lucene variant) over the passages' lexical tokens, plus each term's document frequency."""
 
@@ -240,8 +259,13 @@ class LexicalIndex:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
 
-    def search(self, tokens: Sequence[str], k: int) -> list[ScoredRow]:
+    def search(
+        self, tokens: Sequence[str], k: int, expansion: Sequence[str] = (), expansion_weight: float = 0.5
+    ) -> list[ScoredRow]:
+        """The k best rows; `expansion` terms (words the query did not use) add their BM25 score, weighted."""
         scores = self.scores(tokens)
+        if expansion:
+            scores = scores + expansion_weight * self.scores(expansion)
         k = min(k, self.size)
         if k <= 0:
             return []

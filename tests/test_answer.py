@@ -7,6 +7,7 @@ import pytest
 
 from rag.answer import grounding_problems
 from rag.question import answer_type, is_elliptical, salient_terms
+from rag.scoring import load_scorer
 from rag.types import Answer, Citation
 
 from oracle import ungrounded
@@ -16,7 +17,7 @@ WORDS = lambda text: len(re.sub(r"\[\d+\]", " ", text).split())  # noqa: E731
 
 def test_the_example_question_is_answered_from_the_articles(seed_assistant):
     ans = seed_assistant.ask("Why did China ban Japanese seafood?")
-    assert not ans.abstained and ans.confidence >= 0.5
+    assert not ans.abstained and ans.confidence >= load_scorer().min_confidence
     assert "Fukushima" in ans.text and re.search(r"treated|waste|contaminated", ans.text)
     assert grounding_problems(ans) == [] and ungrounded(ans, seed_assistant.articles) == []
     assert [c.number for c in ans.citations] == list(range(1, len(ans.citations) + 1))
@@ -170,3 +171,94 @@ def test_a_follow_up_is_answered_differently_with_the_conversation_than_without(
     assert not treaty.abstained and "1978" in treaty.text and "May 2017" not in treaty.text, treaty.text
     for ans in (forum, treaty):
         assert ungrounded(ans, seed_assistant.articles) == []
+
+
+# ---------------------------------------------------------------- the failure classes of issue 9, on a new article
+
+NEIGHBOURS = [
+    ("fisheries.txt", "Harbour ban hits fishermen", [
+        "The government of Veland imposed a ban on all seafood from Ostria in March, citing fears about a chemical "
+        "spill in the Ostrian gulf.",
+        "Ostrian officials called the ban unjustified and said the spill had been contained within days.",
+        "In response, Ostria lodged a formal complaint with the regional trade council and suspended talks on a "
+        "fishing agreement.",
+        "Ostria exported 40,000 tonnes of goods to Veland last year, most of it machinery and timber, according to "
+        "the statistics office.",
+    ]),
+    ("treaty.txt", "The Brenmark accord", [
+        "The Brenmark accord between Veland and Ostria was signed in the town of Kessel on 3 May 1990 after two "
+        "years of talks. It took effect on 1 January 1991.",
+        "The accord set out rules for shared use of the river Aln, including limits on dams and a joint water "
+        "commission.",
+        "Ostria has a parliament of 120 members elected every four years; its prime minister leads the government.",
+    ]),
+    ("essay.txt", "Why the accord still matters", [
+        "Three decades on, the Brenmark accord remains the only framework the two neighbours have for settling "
+        "disputes over water, and both sides still cite it in every negotiation.",
+        "Neither government has proposed changes to the accord since 2005, and its commission meets twice a year "
+        "in Kessel.",
+        "The author is a senior research fellow at the Lindqvist Institute for Regional Studies, an independent "
+        "think tank based in Kessel. The views expressed here do not necessarily reflect those of the institute.",
+    ]),
+]
+
+
+@pytest.fixture(scope="module")
+def neighbours(tmp_path_factory, embedder):
+    """Two invented countries, a trade ban, a treaty and an essay with a contributor line: no test question
+    is from an evaluation set."""
+    from conftest import write_article
+    from rag import Assistant
+
+    folder = tmp_path_factory.mktemp("neighbours")
+    for name, title, paragraphs in NEIGHBOURS:
+        write_article(folder, name, title, paragraphs)
+    return Assistant(seeds_dir=folder, index_dir=tmp_path_factory.mktemp("neighbours-index"), embedder=embedder)
+
+
+def first_stretch(answer):
+    return re.split(r"\[\d+\]", answer.text)[0]
+
+
+def test_a_paraphrase_with_no_shared_word_finds_the_ban(neighbours):
+    """Class 1: "blocking fish imports" for a seafood ban; the corpus's own word neighbours bridge it."""
+    ans = neighbours.ask("Why is Veland blocking fish imports from Ostria?")
+    assert not ans.abstained and "imposed a ban on all seafood" in first_stretch(ans), ans.text
+    assert "exported 40,000 tonnes" not in ans.text
+
+
+def test_a_question_about_the_response_gets_the_response_not_the_event(neighbours):
+    """Class 2: "How did X respond to …" is answered by what X did, not by the event told again."""
+    ans = neighbours.ask("How did Ostria respond to the seafood ban?")
+    assert not ans.abstained and "lodged a formal complaint" in first_stretch(ans), ans.text
+
+
+def test_the_answer_in_the_sentence_after_the_match_is_quoted_with_it(neighbours):
+    """Class 3: "It took effect on …" follows the sentence that names the accord; both are quoted, in order."""
+    ans = neighbours.ask("When did the Brenmark accord take effect?")
+    stretch = first_stretch(ans)
+    assert not ans.abstained and "took effect on 1 January 1991" in stretch and "Brenmark accord" in stretch
+
+
+def test_something_the_articles_never_name_is_not_answered(neighbours):
+    """Class 4: Ostria's parliament and prime minister are there, a president is not."""
+    ans = neighbours.ask("Who is the current president of Ostria?")
+    assert ans.abstained, ans.text
+
+
+def test_a_contributor_line_is_content_and_answers_for_the_author(neighbours):
+    """Class 5: the author's affiliation survives cleaning (the disclaimer after it does not) and is found."""
+    essay = next(a for a in neighbours.articles.values() if a.title == "Why the accord still matters")
+    assert "Lindqvist Institute for Regional Studies" in essay.text and "necessarily reflect" not in essay.text
+    hits = neighbours.search("Which think tank is the author a research fellow at?", top_k=1)
+    assert "Lindqvist Institute" in hits[0].text
+    ans = neighbours.ask("Which think tank is the author a research fellow at?")
+    assert not ans.abstained and "Lindqvist Institute" in first_stretch(ans), ans.text
+
+
+def test_a_caller_chooses_another_operating_point(neighbours):
+    question = "What did the accord set out?"
+    given = neighbours.ask(question, min_confidence=0.0)
+    assert not given.abstained and "river Aln" in given.text
+    assert neighbours.ask(question, min_confidence=1.0).abstained
+    assert neighbours.ask(question).confidence == given.confidence

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.evaluation import DEFAULT_QUESTIONS, evaluate, first_gold_rank, fold, format_report, load_questions, mrr_at, recall_at
+from rag.evaluation import DEFAULT_QUESTIONS, evaluate_dev_set, fold, format_report, load_questions, mrr_at, recall_at
 
 
 def test_metric_helpers():
@@ -13,23 +13,25 @@ def test_metric_helpers():
 
 @pytest.mark.needs_shared("eval/questions.jsonl")
 def test_dev_set_figures_meet_what_the_readme_claims(seed_assistant):
-    """The README's figures are the bar: facts >= 0.95, every answer grounded (by the product's checker and by
-    the tests' own oracle), 6/6 abstentions, no false abstention, hybrid recall@5 >= 0.95 and never below BM25
-    alone, MRR@10 >= 0.9."""
+    """The README's cross-validated figures are the bar (each answer scored by the fit without its article):
+    facts >= 0.75, every answer grounded (by the product's checker and by the tests' own oracle), at least 5 of
+    6 abstentions, at most 1 in 5 answerable questions abstained on, hybrid recall@5 >= 0.95 and never below
+    BM25 alone, MRR@10 >= 0.9."""
     from oracle import ungrounded
 
     questions = load_questions(DEFAULT_QUESTIONS)
-    result = evaluate(seed_assistant, questions)
+    result, note = evaluate_dev_set(seed_assistant, DEFAULT_QUESTIONS)
+    assert note.startswith("cross-validated")
     report = format_report(result)
     assert "| hybrid |" in report and "| facts |" in report
     hybrid, bm25 = result["retrieval"]["hybrid"], result["retrieval"]["bm25"]
     assert hybrid["recall@5"] >= 0.95, report
     assert hybrid["recall@5"] >= bm25["recall@5"], report
     assert hybrid["mrr@10"] >= 0.9, report
-    assert result["facts"] >= 0.95, report
+    assert result["facts"] >= 0.75, report
     assert result["grounded"] == 1.0, report
     unanswerable = [q for q in questions if not q.answerable]
-    assert len(unanswerable) == 6 and result["abstain"] == 1.0, report
-    assert result["false_abstain"] == 0.0, report
+    assert len(unanswerable) == 6 and result["abstain"] >= 5 / 6, report
+    assert result["false_abstain"] <= 0.2, report
     given = [a for a in result["answers"].values() if not a.abstained]
     assert given and all(ungrounded(a, seed_assistant.articles) == [] for a in given)

@@ -25,6 +25,11 @@ class CountingEmbedder(Embedder):
 
 @pytest.fixture
 def counting(embedder):
+    """Counts only article text: the model's word vectors (query expansion) are embedded once per model and
+    cached, so they are warmed first."""
+    from rag.indexer import model_word_vectors
+
+    model_word_vectors(embedder)
     return CountingEmbedder(embedder)
 
 

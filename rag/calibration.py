@@ -1,0 +1,71 @@
+"""Calibration of the confidence: expected calibration error and the reliability diagram (matplotlib, on demand)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+BINS = 10
+
+
+@dataclass(frozen=True)
+class Bin:
+    """One equal-width confidence bin: how many predictions fell in it, their mean confidence and accuracy."""
+
+    low: float
+    high: float
+    count: int
+    confidence: float
+    accuracy: float
+
+
+def reliability_bins(pairs: Sequence[tuple[float, bool]], bins: int = BINS) -> list[Bin]:
+    """(confidence, right) pairs sorted into `bins` equal-width bins over [0, 1] (1.0 falls in the last)."""
+    out = []
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        members = [(c, y) for c, y in pairs if low <= c < high or (b == bins - 1 and c >= 1.0)]
+        n = len(members)
+        out.append(
+            Bin(low, high, n, sum(c for c, _ in members) / n if n else 0.0, sum(y for _, y in members) / n if n else 0.0)
+        )
+    return out
+
+
+def calibration_error(pairs: Sequence[tuple[float, bool]], bins: int = BINS) -> float:
+    """Expected calibration error (Naeini et al. 2015; Guo et al. 2017): the bins' |accuracy - confidence|,
+    weighted by the share of predictions in each."""
+    if not pairs:
+        return 0.0
+    return sum(b.count / len(pairs) * abs(b.accuracy - b.confidence) for b in reliability_bins(pairs, bins))
+
+
+def plot_reliability(series: dict[str, Sequence[tuple[float, bool]]], path: Path, threshold: float | None = None) -> None:
+    """The reliability diagram: accuracy against mean confidence per bin, one line per series, the
+    diagonal of perfect calibration, and the operating point (the abstention threshold) as a vertical line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 5), dpi=120)
+    ax.plot([0, 1], [0, 1], color="#888", linestyle="--", linewidth=1, label="perfect calibration")
+    for name, pairs in series.items():
+        used = [b for b in reliability_bins(pairs) if b.count]
+        ax.plot(
+            [b.confidence for b in used], [b.accuracy for b in used], marker="o",
+            label=f"{name} (n={len(pairs)}, ECE {calibration_error(pairs):.3f})",
+        )
+    if threshold is not None:
+        ax.axvline(threshold, color="#c0392b", linewidth=1, label=f"abstain below {threshold:.2f}")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (mean in each of 10 equal-width bins)")
+    ax.set_ylabel("share of answers that are right")
+    ax.set_title("Reliability of Answer.confidence (cross-validated)")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
