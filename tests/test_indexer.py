@@ -22,6 +22,10 @@ class CountingEmbedder(Embedder):
         self.encoded += len(texts)
         return super().encode(texts, show_progress)
 
+    def encode_in_context(self, texts, spans, show_progress=False):
+        self.encoded += len(texts)  # one forward pass per passage, its sentences included
+        return super().encode_in_context(texts, spans, show_progress)
+
 
 @pytest.fixture
 def counting(embedder):
@@ -56,8 +60,16 @@ def test_adding_an_article_re_embeds_only_its_text(small_corpus, tmp_path, count
     new_passages = [p for p in index.passages if p.doc_id == "second"]
     new_sentences = sum(len(p.sentences) for p in new_passages)
     assert index.manifest["corpus_hash"] != first.manifest["corpus_hash"]
-    assert new_passages and counting.encoded == len(new_passages) + new_sentences
+    assert new_passages and new_sentences >= len(new_passages)
+    assert counting.encoded == len(new_passages)  # late chunking: one pass per passage, none per sentence
     assert assistant.search("Southport terminal jobs", top_k=1)[0].doc_id == "second"
+
+
+def test_the_old_path_embeds_every_sentence_again(small_corpus, tmp_path, counting, monkeypatch):
+    monkeypatch.setenv("RAG_SENTENCE_VECTORS", "separate")
+    index = Assistant(seeds_dir=small_corpus, index_dir=tmp_path / "idx", embedder=counting).index
+    assert index.manifest["sentence_vectors"] == "separate"
+    assert counting.encoded == len(index.passages) + len(index.sentence_vectors)
 
 
 def test_a_damaged_index_file_is_detected_and_rebuilt(small_corpus, tmp_path, counting, caplog):
@@ -93,6 +105,9 @@ def test_a_failed_build_leaves_the_previous_index_serving(small_corpus, tmp_path
 
     class Broken(CountingEmbedder):
         def encode(self, texts, show_progress=False):
+            raise RuntimeError("killed mid-build")
+
+        def encode_in_context(self, texts, spans, show_progress=False):
             raise RuntimeError("killed mid-build")
 
     broken = Assistant(seeds_dir=small_corpus, index_dir=index_dir, embedder=Broken(counting))
