@@ -39,13 +39,20 @@ def make_assistant(args):
 
 
 def command_index(args) -> int:
+    # settings that later loads must agree with travel as the variables the library reads
+    if args.sentence_vectors:
+        os.environ["RAG_SENTENCE_VECTORS"] = args.sentence_vectors
+    if args.dense_index:
+        os.environ["RAG_DENSE_INDEX"] = args.dense_index
+    ray_address = args.ray or os.environ.get("RAY_ADDRESS") or None
     assistant = make_assistant(args)
     started = time.perf_counter()
-    index = assistant.rebuild(progress=not args.quiet)
+    index = assistant.rebuild(progress=not args.quiet, ray_address=ray_address)
     m = index.manifest
     print(
         f"indexed {m['articles']} articles, {m['passages']} passages, {m['sentences']} sentences "
         f"in {time.perf_counter() - started:.1f} s -> {assistant.store.folder}"
+        + (f" (on Ray: {ray_address})" if ray_address else "")
     )
     return 0
 
@@ -111,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="(re)build the index")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--ray", metavar="ADDRESS", help="build as a Ray Data pipeline on this cluster ('local': a local "
+                   "Ray; default $RAY_ADDRESS); needs the [scale] extra")
+    p.add_argument("--sentence-vectors", choices=("late", "separate"), help="late: pooled from the passage's forward "
+                   "pass (default); separate: every sentence embedded again ($RAG_SENTENCE_VECTORS)")
+    p.add_argument("--dense-index", choices=("auto", "flat", "ivf", "ivfpq"), help="FAISS index kind (default auto: "
+                   "by size; ivfpq is served from disk) ($RAG_DENSE_INDEX)")
     p.set_defaults(run=command_index)
 
     p = sub.add_parser("search", help="the passages that best match a question")

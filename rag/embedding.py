@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 MODEL_ENV = "RAG_MODEL"
 BACKEND_ENV = "RAG_EMBED_BACKEND"
 CACHE_ENV = "RAG_MODEL_CACHE"
+THREADS_ENV = "RAG_EMBED_THREADS"  # onnxruntime's intra-op threads (default: every core); a Ray actor sets 1
 BACKENDS = ("auto", "onnx", "onnx-int8", "torch")
 # What "auto" runs when onnxruntime is there: see docs/BENCHMARKS.md for the speed and eval figures behind it.
 AUTO_ONNX = "onnx"
@@ -129,7 +130,7 @@ class OnnxEncoder:
         options = onnxruntime.SessionOptions()
         # All cores for one query: measured here, 2 threads answer a lone question faster (ask() p50 5.0 vs
         # 6.5 ms) while two concurrent askers lose ~15% throughput to 1-thread sessions; latency wins.
-        options.intra_op_num_threads = cpu_count()
+        options.intra_op_num_threads = int(os.environ.get(THREADS_ENV) or cpu_count())
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # no warnings about unused initialisers
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

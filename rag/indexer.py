@@ -132,9 +132,15 @@ def mine_acronyms(texts: list[str]) -> dict[str, str]:
 
 
 def build_index(
-    seeds_dir: Path, store: BuildStore, embedder, progress: bool = False, sentence_vectors: str | None = None
+    seeds_dir: Path,
+    store: BuildStore,
+    embedder,
+    progress: bool = False,
+    sentence_vectors: str | None = None,
+    ray_address: str | None = None,
 ) -> Path:
-    """Build the whole index for a folder of articles into a staging folder, then publish it atomically.
+    """Build the whole index for a folder of articles into a staging folder, then publish it atomically;
+    with `ray_address` ("local" or a cluster's address), as a Ray Data pipeline (rag.ray_build).
 
     Until `publish` renames the staging folder and swaps the pointer, the previous build stays current: a
     build that fails or is killed at any point leaves it serving (a killed one leaves its staging folder,
@@ -142,11 +148,16 @@ def build_index(
     started = time.time()
     mode = resolve_sentence_vectors(sentence_vectors)
     fingerprint = corpus_fingerprint(seeds_dir, embedder.model_id, mode)
-    articles = load_articles(seeds_dir)
+    articles = None if ray_address else load_articles(seeds_dir)
     previous = store.current()
     staging = store.new_build_dir()
     try:
-        manifest = write_build(staging, articles, previous, embedder, progress, mode)
+        if ray_address:
+            from rag.ray_build import write_build_on_ray
+
+            manifest = write_build_on_ray(staging, Path(seeds_dir), embedder, mode, ray_address)
+        else:
+            manifest = write_build(staging, articles, previous, embedder, progress, mode)
         manifest.update(
             corpus_hash=fingerprint,
             built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
