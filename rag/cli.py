@@ -95,13 +95,15 @@ def command_bench(args) -> int:
     if skip - set(bench.SECTIONS):
         raise ValueError(f"--skip takes a comma-separated list of {', '.join(bench.SECTIONS)}")
     quick = args.quick  # a smoke run: small corpora, few repeats, same report shape
+    output = Path(args.output).resolve() if args.output else bench.DEFAULT_REPORT
     options = bench.Options(
         seeds=resolve_dir(args.seeds, "seeds"),
         questions=Path(args.questions or DEFAULT_QUESTIONS).resolve(),
-        output=Path(args.output).resolve() if args.output else bench.DEFAULT_REPORT,
+        output=output,
+        scaling=output.parent / "SCALING.md" if args.output else bench.DEFAULT_SCALING,
         repeats=args.repeats or (2 if quick else 5),
         passages=args.passages or (1_000 if quick else 100_000),
-        vectors=args.scale or (20_000 if quick else 1_000_000),
+        vectors=args.scale or (20_000 if quick else 2_000_000),
         quick=quick,
         skip=skip,
     )
@@ -144,14 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="questions .jsonl (default: ../shared/eval/questions.jsonl)")
     p.set_defaults(run=command_eval)
 
-    p = sub.add_parser("bench", help="measure latency, cold start, build and scale; write docs/BENCHMARKS.md")
+    p = sub.add_parser("bench", help="measure latency, cold start, builds, Ray, scale, eval; write docs/BENCHMARKS.md "
+                       "and docs/SCALING.md's figures")
     p.add_argument("--quick", action="store_true", help="small corpora and few repeats (a smoke run)")
-    p.add_argument("--scale", type=int, help="vectors for the ANN part (default 1,000,000; quick 20,000)")
-    p.add_argument("--passages", type=int, help="recombined passages to index (default 100,000; quick 1,000)")
+    p.add_argument("--scale", type=int, help="vectors for the served-from-disk part (default 2,000,000; quick 20,000)")
+    p.add_argument("--passages", type=int, help="recombined passages to index, plain and on Ray (default 100,000; "
+                   "quick 1,000)")
     p.add_argument("--repeats", type=int, help="rounds of the warm latency runs (default 5; quick 2)")
-    p.add_argument("--skip", help="comma-separated sections to leave out: latency,cold,build,scale,eval")
+    p.add_argument("--skip", help="comma-separated sections to leave out: latency,cold,build,ray,scale,eval")
     p.add_argument("--questions", help="questions .jsonl (default: ../shared/eval/questions.jsonl)")
-    p.add_argument("--output", help="report file (default: docs/BENCHMARKS.md)")
+    p.add_argument("--output", help="report file (default: docs/BENCHMARKS.md; SCALING.md is written beside it)")
     p.set_defaults(run=command_bench)
     return parser
 
