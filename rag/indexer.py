@@ -15,7 +15,7 @@ import numpy as np
 
 from rag.build_vectors import PassageVectors, VectorLookup, embed_passages, resolve_sentence_vectors
 from rag.chunking import CHUNKER_VERSION, chunk_article
-from rag.ingest import ARTICLE_SUFFIXES, METADATA_FILE, load_articles
+from rag.ingest import ARTICLE_SUFFIXES, CLEANING_VERSION, METADATA_FILE, load_articles
 from rag.store import (
     DISK_KINDS,
     FORMAT_VERSION,
@@ -82,9 +82,10 @@ class CorpusIndex:
 
 
 def corpus_fingerprint(seeds_dir: Path, model_id: str, sentence_vectors: str | None = None) -> str:
-    """Changes whenever an article file, the metadata, the chunker, the recipe or the model changes."""
-    recipe = index_recipe(sentence_vectors)
-    digest = hashlib.sha256(f"{FORMAT_VERSION}|{CHUNKER_VERSION}|{recipe}|{model_id}".encode())
+    """Changes whenever an article file, the metadata, the cleaning rules, the chunker, the recipe (how
+    sentence vectors are made included) or the model changes."""
+    settings = f"{FORMAT_VERSION}|{CLEANING_VERSION}|{CHUNKER_VERSION}|{index_recipe(sentence_vectors)}|{model_id}"
+    digest = hashlib.sha256(settings.encode())
     for path in sorted(seeds_dir.iterdir()) if seeds_dir.is_dir() else []:
         if path.is_file() and (path.suffix.lower() in ARTICLE_SUFFIXES or path.name == METADATA_FILE):
             digest.update(path.name.encode() + b"\0")
