@@ -30,6 +30,7 @@ DEFAULT_CACHE = Path(__file__).resolve().parent.parent / "index" / "models"
 # holds ~15 KB (measured), so the ~450k texts of a 100k-passage build tokenised at once would take ~7 GB;
 # 4,096 at a time take ~60 MB and pad about as little.
 TOKENIZE_CHUNK = 4096
+BULK_MIN_TEXTS = 256  # from this many texts a build's encoding runs one single-thread session per core
 
 
 def default_model_path() -> str:
@@ -137,6 +138,23 @@ class OnnxEncoder:
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.path, self.tokenizer, self.name = path, tokenizer, name
         self.dimension = int(self._session.get_outputs()[0].shape[-1])
+        self._bulk: list | None = None
+
+    def bulk_sessions(self) -> list:
+        """One single-thread session per core, made on first bulk use (a build): sessions side by side keep
+        every core busy without intra-op synchronisation, and overlap one another's Python work (tokenising,
+        pooling). A lone query keeps the every-core session: lower latency."""
+        if self._bulk is None:
+            import onnxruntime
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads, options.inter_op_num_threads, options.log_severity_level = 1, 1, 3
+            workers = int(os.environ.get(THREADS_ENV) or cpu_count())
+            self._bulk = [
+                onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+                for _ in range(workers if workers > 1 else 0)
+            ]
+        return self._bulk
 
     def run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         """The pooled, normalised vectors only (the token embeddings are not copied out)."""
@@ -177,12 +195,41 @@ class OnnxEncoder:
         offsets = sentence_offsets(spans)
         passages = np.zeros((len(texts), self.dimension), dtype=np.float32)
         sentences = np.zeros((int(offsets[-1]), self.dimension), dtype=np.float32)
-        for rows, encodings, inputs in self.batches(texts, batch_size, show_progress):
-            pooled, tokens = self.run_with_tokens(inputs)
+
+        def one_batch(session, rows, encodings, inputs) -> None:  # rows are disjoint: threads write apart
+            pooled, tokens = session.run(["embedding", "token_embeddings"], self._feed(inputs))
             passages[rows] = pooled
             for j, (row, encoding) in enumerate(zip(rows, encodings)):
                 ranges = token_ranges(encoding.offsets, encoding.special_tokens_mask, spans[row])
                 sentences[offsets[row] : offsets[row + 1]] = pool_ranges(tokens[j], ranges)
+
+        sessions = self.bulk_sessions() if len(texts) >= BULK_MIN_TEXTS else []
+        if not sessions:
+            for batch in self.batches(texts, batch_size, show_progress):
+                one_batch(self._session, *batch)
+            return ContextVectors(passages, sentences)
+        from concurrent.futures import ThreadPoolExecutor
+        from queue import Queue
+
+        idle: Queue = Queue()
+        for session in sessions:
+            idle.put(session)
+
+        def on_idle_session(*batch) -> None:
+            session = idle.get()
+            try:
+                one_batch(session, *batch)
+            finally:
+                idle.put(session)
+
+        with ThreadPoolExecutor(len(sessions)) as pool:
+            pending = []
+            for batch in self.batches(texts, batch_size, show_progress):
+                pending.append(pool.submit(on_idle_session, *batch))
+                if len(pending) >= 4 * len(sessions):  # bounded: padded batches are not all held at once
+                    pending.pop(0).result()
+            for future in pending:
+                future.result()
         return ContextVectors(passages, sentences)
 
 

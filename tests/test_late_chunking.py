@@ -57,3 +57,23 @@ def test_a_sentence_cut_off_by_truncation_is_embedded_on_its_own(embedder):
     text = long + tail
     got = embedder.encode_in_context([text], [[(0, 10), (len(long), len(text))]]).sentences
     assert np.dot(got[1], embedder.encode([tail])[0]) > 0.9999
+
+
+def test_a_bulk_build_on_one_session_per_core_gives_the_same_vectors(embedder, monkeypatch):
+    from rag import embedding
+
+    texts = [f"Ferry route {i} crosses the strait. It leaves at {i} o'clock! Tickets cost {i} yen." for i in range(40)]
+    spans = [[(0, t.index(".") + 1), (t.index(".") + 2, t.index("!") + 1), (t.index("!") + 2, len(t))] for t in texts]
+    single = embedder.encode_in_context(texts, spans)
+    monkeypatch.setattr(embedding, "BULK_MIN_TEXTS", 1)
+    monkeypatch.setenv(embedding.THREADS_ENV, "2")
+    encoder = embedder._model
+    monkeypatch.setattr(encoder, "_bulk", None)
+    embedder.batch_size = 3  # many small batches across the sessions
+    try:
+        bulk = embedder.encode_in_context(texts, spans)
+    finally:
+        embedder.batch_size = None
+    assert len(encoder.bulk_sessions()) == 2
+    assert np.abs(bulk.passages - single.passages).max() < 1e-5
+    assert np.abs(bulk.sentences - single.sentences).max() < 1e-5
