@@ -12,7 +12,7 @@ import pytest
 from rag import bench
 from rag.store import SEARCH_THREADS, VectorIndex, import_faiss
 
-from conftest import REPO
+from conftest import REPO, brute_force, clustered
 
 QUESTIONS = [
     {"id": "terminal-date", "question": "When was the Northport container terminal approved?", "answerable": True,
@@ -24,18 +24,6 @@ QUESTIONS = [
 
 
 # ---------------------------------------------------------------- the dense index
-
-
-def clustered(rng, n, d=16, clusters=40):
-    """Hand-made vectors with neighbourhoods (points around random centres), L2-normalised. Draw data and
-    queries in one call, so the queries fall in the data's neighbourhoods."""
-    centres = rng.standard_normal((clusters, d)).astype(np.float32)
-    x = centres[rng.integers(0, clusters, n)] + 0.3 * rng.standard_normal((n, d)).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-def brute_force(vectors, query, k):
-    return list(np.argsort(-(vectors @ query), kind="stable")[:k])
 
 
 def test_auto_is_exact_below_the_threshold():

@@ -8,15 +8,7 @@ from rag import Assistant
 from rag.disk_index import pq_subquantizers, shortlist_size
 from rag.store import VectorIndex, choose_kind, import_faiss
 
-
-def clustered(rng, n, d=32, clusters=60):
-    centres = rng.standard_normal((clusters, d)).astype(np.float32)
-    x = centres[rng.integers(0, clusters, n)] + 0.3 * rng.standard_normal((n, d)).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-def brute_force(vectors, query, k):
-    return list(np.argsort(-(vectors @ query), kind="stable")[:k])
+from conftest import brute_force, clustered
 
 
 def test_auto_serves_from_disk_from_the_threshold():
@@ -29,7 +21,7 @@ def test_auto_serves_from_disk_from_the_threshold():
 
 def test_ivfpq_from_a_memory_map_reranks_exactly_and_finds_the_true_neighbours(tmp_path):
     rng = np.random.default_rng(11)
-    points = clustered(rng, 6040)
+    points = clustered(rng, 6040, d=32, clusters=60)
     np.save(tmp_path / "v.npy", points[:6000])
     vectors, queries = np.load(tmp_path / "v.npy", mmap_mode="r"), points[6000:]
     index = VectorIndex(vectors, flat_below=100, disk_from=1000)
