@@ -38,8 +38,10 @@ INDEX_RECIPE = "text/2+sentence-bm25"  # what is embedded and indexed; a change 
 
 
 def index_recipe(sentence_vectors: str | None = None) -> str:
-    """INDEX_RECIPE plus how sentence vectors are made ("late" or "separate"), as the manifest records it."""
-    return f"{INDEX_RECIPE}+sentences-{resolve_sentence_vectors(sentence_vectors)}"
+    """INDEX_RECIPE, marked when sentence vectors are late-chunked (separate ones are what builds always
+    made: an index built before the choice existed stays valid)."""
+    late = resolve_sentence_vectors(sentence_vectors) == "late"
+    return f"{INDEX_RECIPE}+late-chunked" if late else INDEX_RECIPE
 
 ACRONYM_DEFINITION = re.compile(r"((?:[\w’'-]+[ ,]+){1,10}?[\w’'-]+)\s+\(([A-Z][A-Za-z]{1,7})\)")
 MINOR_WORDS = frozenset("and of for the on in to a an at by with &".split())

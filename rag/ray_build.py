@@ -47,7 +47,10 @@ def ray_address(given: str | None) -> str | None:
 def connect(address: str):
     """ray, initialised: a new local Ray for "local", else the cluster at `address`. Returns (ray, started)."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    import ray
+    try:
+        import ray
+    except ImportError as err:  # a clear message from the CLI, not a traceback
+        raise ValueError("--ray needs Ray Data: pip install '.[scale]'") from err
 
     if ray.is_initialized():
         return ray, False
