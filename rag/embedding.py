@@ -355,6 +355,11 @@ class Embedder:
         """The backend actually running ("onnx", "onnx-int8" or "torch"), once loaded."""
         return getattr(self._model, "name", None)
 
+    @property
+    def graph_path(self) -> Path | None:
+        """The ONNX file the loaded encoder runs (None for torch, or before loading)."""
+        return getattr(self._model, "path", None)
+
     def warm_up(self) -> None:
         with self._lock:
             if self._model is None:

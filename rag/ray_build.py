@@ -217,8 +217,8 @@ def shipped_graph(ray, embedder):
     if embedder.backend == "torch":
         return None
     embedder.warm_up()
-    path = getattr(embedder._model, "path", None)
-    return (str(path), ray.put(Path(path).read_bytes())) if path else None
+    path = embedder.graph_path
+    return (str(path), ray.put(path.read_bytes())) if path else None
 
 
 def write_build_on_ray(staging: Path, seeds_dir: Path, embedder, mode: str, address: str) -> dict:
