@@ -84,9 +84,11 @@ class Assistant:
                 log.warning("index in %s unusable (%s): rebuilding", build.name, err)
         return load_index(build_index(self.seeds_dir, self.store, self.embedder))
 
-    def rebuild(self, progress: bool = False) -> CorpusIndex:
-        """Build the index again (re-embedding only new or changed text) and swap it in for new queries."""
-        index = load_index(build_index(self.seeds_dir, self.store, self.embedder, progress=progress))
+    def rebuild(self, progress: bool = False, ray_address: str | None = None) -> CorpusIndex:
+        """Build the index again (re-embedding only new or changed text; on Ray when given an address, see
+        rag.ray_build) and swap it in for new queries."""
+        build = build_index(self.seeds_dir, self.store, self.embedder, progress=progress, ray_address=ray_address)
+        index = load_index(build)
         with self._lock:
             self._index = index
         return index

@@ -40,13 +40,22 @@ def make_assistant(args):
 
 
 def command_index(args) -> int:
+    # settings that later loads must agree with travel as the variables the library reads
+    if args.sentence_vectors:
+        os.environ["RAG_SENTENCE_VECTORS"] = args.sentence_vectors
+    if args.dense_index:
+        os.environ["RAG_DENSE_INDEX"] = args.dense_index
+    from rag.ray_build import ray_address as resolve_ray_address  # imports no ray itself
+
+    ray_address = resolve_ray_address(args.ray)
     assistant = make_assistant(args)
     started = time.perf_counter()
-    index = assistant.rebuild(progress=not args.quiet)
+    index = assistant.rebuild(progress=not args.quiet, ray_address=ray_address)
     m = index.manifest
     print(
         f"indexed {m['articles']} articles, {m['passages']} passages, {m['sentences']} sentences "
         f"in {time.perf_counter() - started:.1f} s -> {assistant.store.folder}"
+        + (f" (on Ray: {ray_address})" if ray_address else "")
     )
     return 0
 
@@ -116,13 +125,15 @@ def command_bench(args) -> int:
     if skip - set(bench.SECTIONS):
         raise ValueError(f"--skip takes a comma-separated list of {', '.join(bench.SECTIONS)}")
     quick = args.quick  # a smoke run: small corpora, few repeats, same report shape
+    output = Path(args.output).resolve() if args.output else bench.DEFAULT_REPORT
     options = bench.Options(
         seeds=resolve_dir(args.seeds, "seeds"),
         questions=Path(args.questions or DEFAULT_QUESTIONS).resolve(),
-        output=Path(args.output).resolve() if args.output else bench.DEFAULT_REPORT,
+        output=output,
+        scaling=output.parent / "SCALING.md" if args.output else bench.DEFAULT_SCALING,
         repeats=args.repeats or (2 if quick else 5),
         passages=args.passages or (1_000 if quick else 100_000),
-        vectors=args.scale or (20_000 if quick else 1_000_000),
+        vectors=args.scale or (20_000 if quick else 2_000_000),
         quick=quick,
         skip=skip,
     )
@@ -139,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="(re)build the index")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--ray", metavar="ADDRESS", help="build as a Ray Data pipeline on this cluster ('local': a local "
+                   "Ray; default $RAY_ADDRESS); needs the [scale] extra")
+    p.add_argument("--sentence-vectors", choices=("late", "separate"), help="late: pooled from the passage's forward "
+                   "pass, about twice as fast; separate: every sentence embedded again (default) ($RAG_SENTENCE_VECTORS)")
+    p.add_argument("--dense-index", choices=("auto", "flat", "ivf", "ivfpq"), help="FAISS index kind (default auto: "
+                   "by size; ivfpq is served from disk) ($RAG_DENSE_INDEX)")
     p.set_defaults(run=command_index)
 
     p = sub.add_parser("search", help="the passages that best match a question")
@@ -167,14 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="parameter file (default: rag/models/answer_scorer.json)")
     p.set_defaults(run=command_fit)
 
-    p = sub.add_parser("bench", help="measure latency, cold start, build and scale; write docs/BENCHMARKS.md")
+    p = sub.add_parser("bench", help="measure latency, cold start, builds, Ray, scale, eval; write docs/BENCHMARKS.md "
+                       "and docs/SCALING.md's figures")
     p.add_argument("--quick", action="store_true", help="small corpora and few repeats (a smoke run)")
-    p.add_argument("--scale", type=int, help="vectors for the ANN part (default 1,000,000; quick 20,000)")
-    p.add_argument("--passages", type=int, help="recombined passages to index (default 100,000; quick 1,000)")
+    p.add_argument("--scale", type=int, help="vectors for the served-from-disk part (default 2,000,000; quick 20,000)")
+    p.add_argument("--passages", type=int, help="recombined passages to index, plain and on Ray (default 100,000; "
+                   "quick 1,000)")
     p.add_argument("--repeats", type=int, help="rounds of the warm latency runs (default 5; quick 2)")
-    p.add_argument("--skip", help="comma-separated sections to leave out: latency,cold,build,scale,eval")
+    p.add_argument("--skip", help="comma-separated sections to leave out: latency,cold,build,ray,scale,eval")
     p.add_argument("--questions", help="questions .jsonl (default: ../shared/eval/questions.jsonl)")
-    p.add_argument("--output", help="report file (default: docs/BENCHMARKS.md)")
+    p.add_argument("--output", help="report file (default: docs/BENCHMARKS.md; SCALING.md is written beside it)")
     p.set_defaults(run=command_bench)
     return parser
 

@@ -12,11 +12,14 @@ from typing import Sequence
 
 import numpy as np
 
+from rag.late_chunking import ContextVectors, Span, pool_ranges, sentence_offsets, token_ranges
+
 log = logging.getLogger(__name__)
 
 MODEL_ENV = "RAG_MODEL"
 BACKEND_ENV = "RAG_EMBED_BACKEND"
 CACHE_ENV = "RAG_MODEL_CACHE"
+THREADS_ENV = "RAG_EMBED_THREADS"  # onnxruntime's intra-op threads (default: every core); a Ray actor sets 1
 BACKENDS = ("auto", "onnx", "onnx-int8", "torch")
 # What "auto" runs when onnxruntime is there: see docs/BENCHMARKS.md for the speed and eval figures behind it.
 AUTO_ONNX = "onnx"
@@ -27,6 +30,7 @@ DEFAULT_CACHE = Path(__file__).resolve().parent.parent / "index" / "models"
 # holds ~15 KB (measured), so the ~450k texts of a 100k-passage build tokenised at once would take ~7 GB;
 # 4,096 at a time take ~60 MB and pad about as little.
 TOKENIZE_CHUNK = 4096
+BULK_MIN_TEXTS = 256  # from this many texts a build's encoding runs one single-thread session per core
 
 
 def default_model_path() -> str:
@@ -127,30 +131,106 @@ class OnnxEncoder:
         options = onnxruntime.SessionOptions()
         # All cores for one query: measured here, 2 threads answer a lone question faster (ask() p50 5.0 vs
         # 6.5 ms) while two concurrent askers lose ~15% throughput to 1-thread sessions; latency wins.
-        options.intra_op_num_threads = cpu_count()
+        options.intra_op_num_threads = int(os.environ.get(THREADS_ENV) or cpu_count())
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # no warnings about unused initialisers
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.path, self.tokenizer, self.name = path, tokenizer, name
         self.dimension = int(self._session.get_outputs()[0].shape[-1])
+        self._bulk: list | None = None
+
+    def bulk_sessions(self) -> list:
+        """One single-thread session per core, made on first bulk use (a build): sessions side by side keep
+        every core busy without intra-op synchronisation, and overlap one another's Python work (tokenising,
+        pooling). A lone query keeps the every-core session: lower latency."""
+        if self._bulk is None:
+            import onnxruntime
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads, options.inter_op_num_threads, options.log_severity_level = 1, 1, 3
+            workers = int(os.environ.get(THREADS_ENV) or cpu_count())
+            self._bulk = [
+                onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+                for _ in range(workers if workers > 1 else 0)
+            ]
+        return self._bulk
 
     def run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        return self._session.run(None, {k: v for k, v in inputs.items() if k in self._inputs})[0]
+        """The pooled, normalised vectors only (the token embeddings are not copied out)."""
+        return self._session.run(["embedding"], self._feed(inputs))[0]
 
-    def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool = False) -> np.ndarray:
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+    def run_with_tokens(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        pooled, tokens = self._session.run(["embedding", "token_embeddings"], self._feed(inputs))
+        return pooled, tokens
+
+    def _feed(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {k: v for k, v in inputs.items() if k in self._inputs}
+
+    def batches(self, texts: Sequence[str], batch_size: int, show_progress: bool = False):
+        """(rows, encodings, padded inputs) per batch: texts tokenised a chunk at a time and sorted longest
+        first within it, as sentence-transformers does, so a batch's texts have similar lengths and little
+        padding."""
         progress = progress_bar(len(texts), show_progress)
         for start in range(0, len(texts), TOKENIZE_CHUNK):
             encodings = self.tokenizer.encode(texts[start : start + TOKENIZE_CHUNK])
-            # longest first, as sentence-transformers does: batches of similar length waste little on padding
             order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
             for first in range(0, len(order), batch_size):
                 rows = order[first : first + batch_size]
-                out[[start + r for r in rows]] = self.run(self.tokenizer.pad([encodings[i] for i in rows]))
+                batch = [encodings[i] for i in rows]
+                yield [start + r for r in rows], batch, self.tokenizer.pad(batch)
                 progress.update(len(rows))
         progress.close()
+
+    def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for rows, _, inputs in self.batches(texts, batch_size, show_progress):
+            out[rows] = self.run(inputs)
         return out
+
+    def encode_in_context(
+        self, texts: Sequence[str], spans: Sequence[Sequence[Span]], batch_size: int, show_progress: bool = False
+    ) -> ContextVectors:
+        """One forward pass per text: its pooled vector, and each span's vector pooled from its tokens."""
+        offsets = sentence_offsets(spans)
+        passages = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        sentences = np.zeros((int(offsets[-1]), self.dimension), dtype=np.float32)
+
+        def one_batch(session, rows, encodings, inputs) -> None:  # rows are disjoint: threads write apart
+            pooled, tokens = session.run(["embedding", "token_embeddings"], self._feed(inputs))
+            passages[rows] = pooled
+            for j, (row, encoding) in enumerate(zip(rows, encodings)):
+                ranges = token_ranges(encoding.offsets, encoding.special_tokens_mask, spans[row])
+                sentences[offsets[row] : offsets[row + 1]] = pool_ranges(tokens[j], ranges)
+
+        sessions = self.bulk_sessions() if len(texts) >= BULK_MIN_TEXTS else []
+        if not sessions:
+            for batch in self.batches(texts, batch_size, show_progress):
+                one_batch(self._session, *batch)
+            return ContextVectors(passages, sentences)
+        from concurrent.futures import ThreadPoolExecutor
+        from queue import Queue
+
+        idle: Queue = Queue()
+        for session in sessions:
+            idle.put(session)
+
+        def on_idle_session(*batch) -> None:
+            session = idle.get()
+            try:
+                one_batch(session, *batch)
+            finally:
+                idle.put(session)
+
+        with ThreadPoolExecutor(len(sessions)) as pool:
+            pending = []
+            for batch in self.batches(texts, batch_size, show_progress):
+                pending.append(pool.submit(on_idle_session, *batch))
+                if len(pending) >= 4 * len(sessions):  # bounded: padded batches are not all held at once
+                    pending.pop(0).result()
+            for future in pending:
+                future.result()
+        return ContextVectors(passages, sentences)
 
 
 class NoProgress:
@@ -180,6 +260,7 @@ class TorchEncoder:
         from sentence_transformers import SentenceTransformer
 
         self._model = SentenceTransformer(model, device=device)
+        self._source = model
 
     @property
     def dimension(self) -> int:
@@ -193,6 +274,31 @@ class TorchEncoder:
             normalize_embeddings=True,
             show_progress_bar=show_progress,
         )
+
+    def encode_in_context(
+        self, texts: Sequence[str], spans: Sequence[Sequence[Span]], batch_size: int, show_progress: bool = False
+    ) -> ContextVectors:
+        """The reference for late chunking: sentence-transformers' token embeddings (padding trimmed), the
+        passage vector their mean, each span's vector the mean of its tokens. Token offsets come from the same
+        tokenizer.json, read by `tokenizers`; a length mismatch would mean another tokenisation and raises."""
+        tokenizer = OnnxTokenizer(self._source, self._model.max_seq_length)
+        offsets = sentence_offsets(spans)
+        passages = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        sentences = np.zeros((int(offsets[-1]), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), TOKENIZE_CHUNK):
+            chunk = list(texts[start : start + TOKENIZE_CHUNK])
+            token_lists = self._model.encode(
+                chunk, batch_size=batch_size, output_value="token_embeddings", show_progress_bar=show_progress
+            )
+            for i, (tokens, encoding) in enumerate(zip(token_lists, tokenizer.encode(chunk))):
+                tokens = np.asarray(tokens.float().cpu().numpy() if hasattr(tokens, "cpu") else tokens, np.float32)
+                if len(tokens) != len(encoding.ids):
+                    raise RuntimeError(f"tokenisations disagree ({len(tokens)} vs {len(encoding.ids)} tokens)")
+                row = start + i
+                passages[row] = pool_ranges(tokens, [(0, len(tokens))])[0]
+                ranges = token_ranges(encoding.offsets, encoding.special_tokens_mask, spans[row])
+                sentences[offsets[row] : offsets[row + 1]] = pool_ranges(tokens, ranges)
+        return ContextVectors(passages, sentences)
 
 
 def resolve_backend(backend: str | None) -> str:
@@ -249,6 +355,11 @@ class Embedder:
         """The backend actually running ("onnx", "onnx-int8" or "torch"), once loaded."""
         return getattr(self._model, "name", None)
 
+    @property
+    def graph_path(self) -> Path | None:
+        """The ONNX file the loaded encoder runs (None for torch, or before loading)."""
+        return getattr(self._model, "path", None)
+
     def warm_up(self) -> None:
         with self._lock:
             if self._model is None:
@@ -289,3 +400,20 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self._model.encode(list(texts), self.batch_size or self._model.default_batch, show_progress)
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_in_context(
+        self, texts: Sequence[str], spans: Sequence[Sequence[Span]], show_progress: bool = False
+    ) -> ContextVectors:
+        """Each text's vector and, from the same forward pass, a vector per character span of it (late
+        chunking, rag.late_chunking). A span truncation cut off is embedded on its own instead."""
+        self.warm_up()
+        if not texts:
+            empty = np.zeros((0, self.dimension), dtype=np.float32)
+            return ContextVectors(empty, empty.copy())
+        batch = self.batch_size or self._model.default_batch
+        vectors = self._model.encode_in_context(list(texts), [list(s) for s in spans], batch, show_progress)
+        flat = [(text, span) for text, text_spans in zip(texts, spans) for span in text_spans]
+        missing = [i for i, row in enumerate(vectors.sentences) if not row.any()]
+        if missing:
+            vectors.sentences[missing] = self.encode([flat[i][0][flat[i][1][0] : flat[i][1][1]] for i in missing])
+        return vectors

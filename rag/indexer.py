@@ -10,14 +10,15 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
+from rag.build_vectors import PassageVectors, VectorLookup, embed_passages, resolve_sentence_vectors
 from rag.chunking import CHUNKER_VERSION, chunk_article
 from rag.expansion import neighbours_to_json, rare_word_neighbours, tokenizer_words, word_vectors
 from rag.ingest import ARTICLE_SUFFIXES, CLEANING_VERSION, METADATA_FILE, load_articles
 from rag.store import (
+    DISK_KINDS,
     FORMAT_VERSION,
     BuildStore,
     IndexError_,
@@ -28,12 +29,20 @@ from rag.store import (
     lexical_tokens,
     passage_from_dict,
     passage_to_dict,
+    resolve_dense_kind,
 )
 from rag.types import Article, Passage
 
 log = logging.getLogger(__name__)
 
 INDEX_RECIPE = "text/2+sentence-bm25+neighbours"  # what is embedded and indexed; a change makes builds stale
+
+
+def index_recipe(sentence_vectors: str | None = None) -> str:
+    """INDEX_RECIPE, marked when sentence vectors are late-chunked (separate ones are what builds always
+    made: an index built before the choice existed stays valid)."""
+    late = resolve_sentence_vectors(sentence_vectors) == "late"
+    return f"{INDEX_RECIPE}+late-chunked" if late else INDEX_RECIPE
 
 ACRONYM_DEFINITION = re.compile(r"((?:[\w’'-]+[ ,]+){1,10}?[\w’'-]+)\s+\(([A-Z][A-Za-z]{1,7})\)")
 MINOR_WORDS = frozenset("and of for the on in to a an at by with &".split())
@@ -76,14 +85,10 @@ class CorpusIndex:
 # ---------------------------------------------------------------- pure helpers
 
 
-def content_key(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-
-def corpus_fingerprint(seeds_dir: Path, model_id: str) -> str:
-    """Changes whenever an article file, the metadata, the cleaning rules, the chunker, the recipe or the model
-    changes."""
-    settings = f"{FORMAT_VERSION}|{CLEANING_VERSION}|{CHUNKER_VERSION}|{INDEX_RECIPE}|{model_id}"
+def corpus_fingerprint(seeds_dir: Path, model_id: str, sentence_vectors: str | None = None) -> str:
+    """Changes whenever an article file, the metadata, the cleaning rules, the chunker, the recipe (how
+    sentence vectors are made included) or the model changes."""
+    settings = f"{FORMAT_VERSION}|{CLEANING_VERSION}|{CHUNKER_VERSION}|{index_recipe(sentence_vectors)}|{model_id}"
     digest = hashlib.sha256(settings.encode())
     for path in sorted(seeds_dir.iterdir()) if seeds_dir.is_dir() else []:
         if path.is_file() and (path.suffix.lower() in ARTICLE_SUFFIXES or path.name == METADATA_FILE):
@@ -131,55 +136,33 @@ def mine_acronyms(texts: list[str]) -> dict[str, str]:
 # ---------------------------------------------------------------- build
 
 
-class EmbeddingCache:
-    """Vectors of an earlier build, keyed by the hash of the text embedded, so unchanged text is not re-embedded."""
-
-    def __init__(self, keys: list[str] | None = None, vectors: np.ndarray | None = None):
-        self.rows = {key: i for i, key in enumerate(keys or [])}
-        self.vectors = vectors
-
-    def embed(self, texts: list[str], encode: Callable[[list[str]], np.ndarray], dimension: int) -> np.ndarray:
-        keys = [content_key(t) for t in texts]
-        usable = self.vectors is not None and self.vectors.ndim == 2 and self.vectors.shape[1] == dimension
-        out = np.zeros((len(texts), dimension), dtype=np.float32)
-        missing = []
-        for i, key in enumerate(keys):
-            if usable and key in self.rows:
-                out[i] = self.vectors[self.rows[key]]
-            else:
-                missing.append(i)
-        self.misses = len(missing)
-        if missing:
-            out[missing] = encode([texts[i] for i in missing])
-        return out
-
-    @classmethod
-    def from_build(cls, build: Path | None, name: str) -> "EmbeddingCache":
-        if build is None:
-            return cls()
-        try:
-            keys = json.loads((build / f"{name}_keys.json").read_text(encoding="utf-8"))
-            vectors = np.load(build / f"{name}_vectors.npy", allow_pickle=False)
-            if len(keys) != len(vectors):
-                return cls()
-            return cls(keys, vectors)
-        except (OSError, ValueError):
-            return cls()
-
-
-def build_index(seeds_dir: Path, store: BuildStore, embedder, progress: bool = False) -> Path:
-    """Build the whole index for a folder of articles into a staging folder, then publish it atomically.
+def build_index(
+    seeds_dir: Path,
+    store: BuildStore,
+    embedder,
+    progress: bool = False,
+    sentence_vectors: str | None = None,
+    ray_address: str | None = None,
+) -> Path:
+    """Build the whole index for a folder of articles into a staging folder, then publish it atomically;
+    with `ray_address` ("local" or a cluster's address), as a Ray Data pipeline (rag.ray_build).
 
     Until `publish` renames the staging folder and swaps the pointer, the previous build stays current: a
     build that fails or is killed at any point leaves it serving (a killed one leaves its staging folder,
     removed by a later build)."""
     started = time.time()
-    fingerprint = corpus_fingerprint(seeds_dir, embedder.model_id)
-    articles = load_articles(seeds_dir)
+    mode = resolve_sentence_vectors(sentence_vectors)
+    fingerprint = corpus_fingerprint(seeds_dir, embedder.model_id, mode)
+    articles = None if ray_address else load_articles(seeds_dir)
     previous = store.current()
     staging = store.new_build_dir()
     try:
-        manifest = write_build(staging, articles, previous, embedder, progress)
+        if ray_address:
+            from rag.ray_build import write_build_on_ray
+
+            manifest = write_build_on_ray(staging, Path(seeds_dir), embedder, mode, ray_address)
+        else:
+            manifest = write_build(staging, articles, previous, embedder, progress, mode)
         manifest.update(
             corpus_hash=fingerprint,
             built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -191,10 +174,10 @@ def build_index(seeds_dir: Path, store: BuildStore, embedder, progress: bool = F
         raise
 
 
-def write_build(staging: Path, articles: list[Article], previous: Path | None, embedder, progress: bool) -> dict:
-    """Sentences, passages, vectors (reusing the previous build's), BM25 and FAISS, written into `staging`."""
+def chunk_corpus(articles: list[Article], embedder) -> tuple[dict, list[Passage]]:
+    """Punkt parameters trained on the corpus, and every article's passages numbered in article order."""
     from rag.embedding import TokenCounter
-    from rag.sentences import save_parameters, sentence_spans, tokenizer_from_parameters, train_punkt_parameters
+    from rag.sentences import sentence_spans, tokenizer_from_parameters, train_punkt_parameters
 
     punkt = train_punkt_parameters(a.text for a in articles)
     splitter = tokenizer_from_parameters(punkt)
@@ -204,15 +187,31 @@ def write_build(staging: Path, articles: list[Article], previous: Path | None, e
         passages += chunk_article(
             article, lambda text: sentence_spans(splitter, text), count_tokens, len(passages), embedder.max_tokens
         )
-    by_id = {a.doc_id: a for a in articles}
-    dimension = embedder.dimension
-    passage_texts = [passage_embedding_text(by_id[p.doc_id], p) for p in passages]
-    sentence_texts = [p.sentence_text(s) for p in passages for s in p.sentences]
-    encode = lambda texts: embedder.encode(texts, show_progress=progress)  # noqa: E731
-    passage_vectors = EmbeddingCache.from_build(previous, "passage").embed(passage_texts, encode, dimension)
-    sentence_vectors = EmbeddingCache.from_build(previous, "sentence").embed(sentence_texts, encode, dimension)
-    offsets = np.cumsum([0] + [len(p.sentences) for p in passages]).astype(np.int64)
+    return punkt, passages
 
+
+def write_build(
+    staging: Path, articles: list[Article], previous: Path | None, embedder, progress: bool, sentence_vectors: str | None = None
+) -> dict:
+    """Sentences, passages, vectors (reusing the previous build's), BM25 and FAISS, written into `staging`."""
+    mode = resolve_sentence_vectors(sentence_vectors)
+    punkt, passages = chunk_corpus(articles, embedder)
+    by_id = {a.doc_id: a for a in articles}
+    texts = [passage_embedding_text(by_id[p.doc_id], p) for p in passages]
+    lookups = [VectorLookup.from_build(previous, name) for name in ("passage", "sentence")]
+    vectors = embed_passages(passages, texts, embedder, mode, *lookups, progress=progress)
+    return write_artifacts(staging, articles, punkt, passages, vectors, embedder, mode)
+
+
+def write_artifacts(
+    staging: Path, articles: list[Article], punkt: dict, passages: list[Passage], vectors: PassageVectors, embedder, mode: str
+) -> dict:
+    """Every file of a build (corpus, Punkt, vectors and their keys, FAISS, both BM25s), and its manifest."""
+    from rag.sentences import save_parameters
+
+    by_id = {a.doc_id: a for a in articles}
+    sentence_texts = [p.sentence_text(s) for p in passages for s in p.sentences]
+    offsets = np.cumsum([0] + [len(p.sentences) for p in passages]).astype(np.int64)
     corpus = {
         "articles": [article_to_dict(a) for a in articles],
         "passages": [passage_to_dict(p) for p in passages],
@@ -220,14 +219,15 @@ def write_build(staging: Path, articles: list[Article], previous: Path | None, e
     }
     (staging / "corpus.json").write_text(json.dumps(corpus, ensure_ascii=False), encoding="utf-8")
     save_parameters(punkt, staging / "punkt.json")
-    for name, texts, vectors in (
-        ("passage", passage_texts, passage_vectors),
-        ("sentence", sentence_texts, sentence_vectors),
+    for name, keys, array in (
+        ("passage", vectors.passage_keys, vectors.passages),
+        ("sentence", vectors.sentence_keys, vectors.sentences),
     ):
-        np.save(staging / f"{name}_vectors.npy", vectors, allow_pickle=False)
-        (staging / f"{name}_keys.json").write_text(json.dumps([content_key(t) for t in texts]), encoding="utf-8")
+        np.save(staging / f"{name}_vectors.npy", array, allow_pickle=False)
+        (staging / f"{name}_keys.json").write_text(json.dumps(list(keys)), encoding="utf-8")
     np.save(staging / "sentence_offsets.npy", offsets, allow_pickle=False)
-    VectorIndex(passage_vectors).save(staging / "dense.faiss")
+    dense = VectorIndex(np.load(staging / "passage_vectors.npy", mmap_mode="r"), kind=resolve_dense_kind())
+    dense.save(staging / "dense.faiss")
     (staging / "bm25").mkdir()
     lexical = LexicalIndex([lexical_tokens(passage_lexical_text(by_id[p.doc_id], p)) for p in passages])
     lexical.save(staging / "bm25")
@@ -237,12 +237,16 @@ def write_build(staging: Path, articles: list[Article], previous: Path | None, e
     return {
         "format_version": FORMAT_VERSION,
         "model_id": embedder.model_id,
-        "dimension": dimension,
+        "dimension": int(vectors.passages.shape[1]),
         "chunker_version": CHUNKER_VERSION,
-        "index_recipe": INDEX_RECIPE,
+        "index_recipe": index_recipe(mode),
+        "sentence_vectors": mode,
+        "dense_index": dense.kind,
+        "served_from": "disk" if dense.kind in DISK_KINDS else "memory",
         "articles": len(articles),
         "passages": len(passages),
         "sentences": len(sentence_texts),
+        "embedded_passages": vectors.embedded,
     }
 
 
@@ -268,12 +272,14 @@ def load_index(build: Path) -> CorpusIndex:
         corpus = json.loads((build / "corpus.json").read_text(encoding="utf-8"))
         articles = {a["doc_id"]: article_from_dict(a) for a in corpus["articles"]}
         passages = tuple(passage_from_dict(p) for p in corpus["passages"])
-        passage_vectors = np.load(build / "passage_vectors.npy", allow_pickle=False)
-        sentence_vectors = np.load(build / "sentence_vectors.npy", allow_pickle=False)
+        # served from disk: vectors and BM25 memory-mapped, so the OS pages in what queries touch
+        mmap = "r" if manifest.get("served_from") == "disk" else None
+        passage_vectors = np.load(build / "passage_vectors.npy", mmap_mode=mmap, allow_pickle=False)
+        sentence_vectors = np.load(build / "sentence_vectors.npy", mmap_mode=mmap, allow_pickle=False)
         offsets = np.load(build / "sentence_offsets.npy", allow_pickle=False)
-        dense = VectorIndex.load(build / "dense.faiss")
-        lexical = LexicalIndex.load(build / "bm25")
-        sentence_lexical = LexicalIndex.load(build / "bm25_sentences")
+        dense = VectorIndex.load(build / "dense.faiss", vectors=passage_vectors)
+        lexical = LexicalIndex.load(build / "bm25", mmap=bool(mmap))
+        sentence_lexical = LexicalIndex.load(build / "bm25_sentences", mmap=bool(mmap))
         neighbours = json.loads((build / "neighbours.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
         raise IndexError_(f"index unreadable: {err}") from err

@@ -6,8 +6,9 @@ import logging
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Iterable
 
 from rag.furniture import is_furniture, without_furniture_sentences
 from rag.types import Article, Paragraph
@@ -373,41 +374,68 @@ def clean_article(raw: str, name: str, metadata: SourceMetadata | None = None, d
     )
 
 
+def article_files(folder: Path) -> list[Path]:
+    """The files of a folder that may hold articles, in file-name order."""
+    return [
+        path
+        for path in sorted(folder.iterdir())
+        if path.suffix.lower() in ARTICLE_SUFFIXES
+        and not path.name.startswith(".")
+        and not META_FILE_STEMS.match(path.stem)
+        and path.is_file()
+    ]
+
+
+def read_article(path: Path, metadata: SourceMetadata | None = None) -> Article | None:
+    """One file as a cleaned Article (its id from the file name alone), or None with a warning when unusable."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        log.warning("%s", err)
+        return None
+    return article_from_bytes(data, path.name, metadata)
+
+
+def article_from_bytes(data: bytes, name: str, metadata: SourceMetadata | None = None) -> Article | None:
+    """A file's bytes as a cleaned Article, or None with a warning when too large, binary or empty."""
+    try:
+        if len(data) > MAX_ARTICLE_BYTES:
+            raise ValueError(f"{name}: larger than {MAX_ARTICLE_BYTES} bytes, skipped")
+        raw = decode_article_bytes(data, name)
+    except ValueError as err:
+        log.warning("%s", err)
+        return None
+    article = clean_article(raw, name, metadata)
+    if not article.paragraphs:
+        log.warning("%s: no article text found, skipped", name)
+        return None
+    return article
+
+
+def accept_articles(candidates: Iterable[Article | None], folder_name: str) -> list[Article]:
+    """Read articles in file-name order, each given an id unique in the corpus; a text seen before is skipped."""
+    articles: list[Article] = []
+    taken: set[str] = set()
+    seen_texts: dict[str, str] = {}
+    for article in candidates:
+        if article is None:
+            continue
+        if article.text in seen_texts:
+            log.warning("%s: same text as %s, skipped", article.source_name, seen_texts[article.text])
+            continue
+        article = replace(article, doc_id=make_doc_id(article.source_name, taken))
+        seen_texts[article.text] = article.source_name
+        taken.add(article.doc_id)
+        articles.append(article)
+    if not articles:
+        raise CorpusError(f"no usable .txt or .md article in {folder_name}")
+    return articles
+
+
 def load_articles(folder: str | Path) -> list[Article]:
     """Every usable article in a folder, in file-name order; unusable files are skipped with a warning."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CorpusError(f"articles folder not found: {folder.name or folder}")
     metadata = read_metadata_file(folder)
-    articles: list[Article] = []
-    taken: set[str] = set()
-    seen_texts: dict[str, str] = {}
-    for path in sorted(folder.iterdir()):
-        if (
-            path.suffix.lower() not in ARTICLE_SUFFIXES
-            or path.name.startswith(".")
-            or META_FILE_STEMS.match(path.stem)
-            or not path.is_file()
-        ):
-            continue
-        try:
-            data = path.read_bytes()
-            if len(data) > MAX_ARTICLE_BYTES:
-                raise ValueError(f"{path.name}: larger than {MAX_ARTICLE_BYTES} bytes, skipped")
-            raw = decode_article_bytes(data, path.name)
-        except (OSError, ValueError) as err:
-            log.warning("%s", err)
-            continue
-        article = clean_article(raw, path.name, metadata.get(path.name), make_doc_id(path.name, taken))
-        if not article.paragraphs:
-            log.warning("%s: no article text found, skipped", path.name)
-            continue
-        if article.text in seen_texts:
-            log.warning("%s: same text as %s, skipped", path.name, seen_texts[article.text])
-            continue
-        seen_texts[article.text] = path.name
-        taken.add(article.doc_id)
-        articles.append(article)
-    if not articles:
-        raise CorpusError(f"no usable .txt or .md article in {folder.name or folder}")
-    return articles
+    return accept_articles((read_article(p, metadata.get(p.name)) for p in article_files(folder)), folder.name or str(folder))

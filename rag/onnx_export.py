@@ -13,14 +13,18 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = "2"  # bump when the graph recipe changes: a new cache folder, old files left alone
+# bump when the graph recipe changes: a new cache folder, old files left alone. 3: the token embeddings are
+# a second output (late chunking pools sentence vectors from them).
+EXPORT_VERSION = "3"
 OPSET = 17
 FP32_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
 INFO_FILE = "export.json"
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+OUTPUT_NAMES = ("embedding", "token_embeddings")  # pooled + normalised; the transformer's last hidden state
 # The exported graph must reproduce the torch model (padding included) or it is not published.
 MIN_EXPORT_COSINE = 0.9999
+MAX_TOKEN_ERROR = 1e-3  # token embeddings are unnormalised (|x| up to ~10): float32 rounding stays below this
 MIN_INT8_COSINE = 0.9
 CHECK_TEXTS = (
     "Why did China ban Japanese seafood?",
@@ -57,7 +61,8 @@ def pooling_mode(model_dir: Path) -> str:
 
 
 def sentence_model_module(model_dir: Path):
-    """A torch module: token ids -> pooled, L2-normalised sentence vectors, as the Embedder returns them."""
+    """A torch module: token ids -> (pooled, L2-normalised vectors as the Embedder returns them, and the
+    token embeddings they were pooled from)."""
     import torch
     from transformers import AutoModel
 
@@ -81,7 +86,7 @@ def sentence_model_module(model_dir: Path):
             else:
                 mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, p=2, dim=1)
+            return torch.nn.functional.normalize(pooled, p=2, dim=1), hidden
 
     return SentenceModel().eval()
 
@@ -94,7 +99,8 @@ def check_inputs(model_dir: Path, max_length: int) -> dict[str, np.ndarray]:
 
 
 def export_fp32(model_dir: Path, target: Path, max_length: int) -> None:
-    """torch.onnx.export (TorchScript tracer) with dynamic batch and sequence axes, checked against torch."""
+    """torch.onnx.export (TorchScript tracer) with dynamic batch and sequence axes, checked against torch:
+    the pooled vectors by cosine, the token embeddings (where the mask is 1) by absolute difference."""
     import warnings
 
     import torch
@@ -107,14 +113,17 @@ def export_fp32(model_dir: Path, target: Path, max_length: int) -> None:
         warnings.simplefilter("ignore")  # the tracer's warnings are about shapes we keep dynamic
         # dynamo=False: the dynamo exporter needs onnxscript, an extra dependency, for no gain on BERT
         torch.onnx.export(
-            module, args, str(target), input_names=list(INPUT_NAMES), output_names=["embedding"],
-            dynamic_axes={**axes, "embedding": {0: "batch"}}, opset_version=OPSET, dynamo=False,
+            module, args, str(target), input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
+            dynamic_axes={**axes, "embedding": {0: "batch"}, "token_embeddings": {0: "batch", 1: "sequence"}},
+            opset_version=OPSET, dynamo=False,
         )
-        expected = module(*args).numpy()
-    got = run_graph(target, inputs)
+        expected, expected_tokens = (t.numpy() for t in module(*args))
+    got, got_tokens = run_graph(target, inputs, OUTPUT_NAMES)
     cosine = float(np.min(np.sum(expected * got, axis=1)))
-    if cosine < MIN_EXPORT_COSINE:
-        raise ExportError(f"exported graph disagrees with torch (cosine {cosine:.5f})")
+    mask = inputs["attention_mask"].astype(bool)
+    token_error = float(np.max(np.abs(expected_tokens[mask] - got_tokens[mask])))
+    if cosine < MIN_EXPORT_COSINE or token_error > MAX_TOKEN_ERROR:
+        raise ExportError(f"exported graph disagrees with torch (cosine {cosine:.5f}, tokens {token_error:.2g})")
 
 
 def quantize_int8(source: Path, target: Path, model_dir: Path, max_length: int) -> float:
@@ -141,12 +150,14 @@ def quantize_int8(source: Path, target: Path, model_dir: Path, max_length: int) 
     return cosine
 
 
-def run_graph(path: Path, inputs: dict[str, np.ndarray]) -> np.ndarray:
+def run_graph(path: Path, inputs: dict[str, np.ndarray], outputs: tuple[str, ...] | None = None):
+    """The graph's first output (the pooled vectors), or the named outputs as a list."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = {i.name for i in session.get_inputs()}
-    return session.run(None, {k: v for k, v in inputs.items() if k in names})[0]
+    feed = {k: v for k, v in inputs.items() if k in names}
+    return session.run(list(outputs), feed) if outputs else session.run(["embedding"], feed)[0]
 
 
 def read_info(folder: Path) -> dict:

@@ -54,7 +54,12 @@ TRAIN_POINTS_PER_LIST = 50
 # OpenMP workers otherwise fight the embedder's threads for the 2 cores (measured: ask() p50 383 ms with
 # FAISS at 2 threads beside torch, 9 ms at 1). Builds (k-means, adding) use every core meanwhile.
 SEARCH_THREADS = 1
-VECTOR_KINDS = ("auto", "flat", "ivf")
+# From this many vectors "auto" serves from disk: IVF-PQ with memory-mapped lists and an exact re-rank from
+# memory-mapped vectors (rag.disk_index). A million float32 384-d vectors are 1.5 GB of RAM in memory.
+DISK_FROM = 1_000_000
+VECTOR_KINDS = ("auto", "flat", "ivf", "ivfpq")
+DISK_KINDS = frozenset({"ivfpq"})  # the kinds served from disk (memory-mapped files)
+DENSE_INDEX_ENV = "RAG_DENSE_INDEX"
 
 _FAISS = None
 
@@ -83,15 +88,24 @@ def build_threads():
         faiss.omp_set_num_threads(SEARCH_THREADS)
 
 
-def choose_kind(count: int, kind: str = "auto", flat_below: int = FLAT_BELOW) -> str:
-    """Flat below `flat_below` vectors, IVF from there on, unless a kind is asked for; empty is always flat."""
+def choose_kind(count: int, kind: str = "auto", flat_below: int = FLAT_BELOW, disk_from: int = DISK_FROM) -> str:
+    """Flat below `flat_below` vectors, IVF up to `disk_from`, IVF-PQ from disk from there on, unless a kind
+    is asked for; empty is always flat."""
     if kind not in VECTOR_KINDS:
         raise ValueError(f"kind must be one of {VECTOR_KINDS}")
     if count == 0:
         return "flat"
     if kind == "auto":
-        return "flat" if count < flat_below else "ivf"
+        return "flat" if count < flat_below else "ivf" if count < disk_from else "ivfpq"
     return kind
+
+
+def resolve_dense_kind(kind: str | None = None) -> str:
+    """The argument, else $RAG_DENSE_INDEX, else "auto"."""
+    chosen = (kind or os.environ.get(DENSE_INDEX_ENV) or "auto").strip().lower()
+    if chosen not in VECTOR_KINDS:
+        raise ValueError(f"dense index must be one of {VECTOR_KINDS}, not {chosen!r}")
+    return chosen
 
 
 def ivf_lists(count: int) -> int:
@@ -100,16 +114,31 @@ def ivf_lists(count: int) -> int:
 
 class VectorIndex:
     """Inner-product search over L2-normalised vectors (cosine similarity), backed by FAISS: exact (flat) for
-    small corpora, an inverted file (IVF-Flat, k-means lists, `nprobe` of them searched) for large ones."""
+    small corpora, an inverted file (IVF-Flat, k-means lists, `nprobe` of them searched) for large ones, and
+    IVF-PQ re-ranked exactly from the (memory-mapped) vectors for those served from disk."""
 
     def __init__(
-        self, vectors: np.ndarray, kind: str = "auto", flat_below: int = FLAT_BELOW, nprobe: int = IVF_PROBES
+        self,
+        vectors: np.ndarray,
+        kind: str = "auto",
+        flat_below: int = FLAT_BELOW,
+        nprobe: int = IVF_PROBES,
+        disk_from: int = DISK_FROM,
     ):
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2:
             raise ValueError("vectors must be a 2-D array")
         self.dimension = int(vectors.shape[1])
-        self.kind = choose_kind(len(vectors), kind, flat_below)
+        self.kind = choose_kind(len(vectors), kind, flat_below, disk_from)
+        self._vectors = None  # the exact vectors, for the re-rank of an IVF-PQ index
+        if self.kind == "ivfpq":  # vectors may be a memory map: read a chunk at a time, never copied whole
+            from rag.disk_index import build_ivfpq
+
+            lists = ivf_lists(len(vectors))
+            with build_threads():
+                self._index = build_ivfpq(import_faiss(), vectors, lists, lists * TRAIN_POINTS_PER_LIST, nprobe)
+            self._vectors = vectors
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if self.kind == "flat":
             self._index = import_faiss().IndexFlatIP(self.dimension)
             self._index.add(vectors)
@@ -139,6 +168,11 @@ class VectorIndex:
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
         if query.shape[1] != self.dimension:
             raise ValueError(f"query has dimension {query.shape[1]}, index has {self.dimension}")
+        if self.kind == "ivfpq":
+            from rag.disk_index import rerank_search
+
+            found, exact = rerank_search(self._index, self._vectors, query, k)
+            return [ScoredRow(int(r), float(s)) for r, s in zip(found, exact)]
         scores, rows = self._index.search(query, k)
         return [ScoredRow(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
 
@@ -146,12 +180,22 @@ class VectorIndex:
         import_faiss().write_index(self._index, str(path))
 
     @classmethod
-    def load(cls, path: Path) -> "VectorIndex":
+    def load(cls, path: Path, vectors: np.ndarray | None = None) -> "VectorIndex":
+        """A saved index. IVF-PQ is read with its lists memory-mapped, and needs the exact `vectors` (a
+        memory map will do) for its re-rank."""
+        from rag.disk_index import is_ivfpq_file, read_mapped
+
         faiss = import_faiss()
-        index = faiss.read_index(str(path))
+        if is_ivfpq_file(path):  # never read whole: its lists stay on disk
+            index = read_mapped(faiss, path)
+            if vectors is None or len(vectors) != index.ntotal:
+                raise ValueError("an IVF-PQ index needs its exact vectors for the re-rank")
+            kind = "ivfpq"
+        else:
+            index = faiss.read_index(str(path))
+            kind = "ivf" if isinstance(index, faiss.IndexIVF) else "flat"
         self = cls.__new__(cls)
-        self._index, self.dimension = index, int(index.d)
-        self.kind = "ivf" if isinstance(index, faiss.IndexIVF) else "flat"
+        self._index, self.dimension, self.kind, self._vectors = index, int(index.d), kind, vectors
         return self
 
 
@@ -278,10 +322,11 @@ class LexicalIndex:
         (folder / "document_frequency.json").write_text(json.dumps(self.document_frequency), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> "LexicalIndex":
+    def load(cls, folder: Path, mmap: bool = False) -> "LexicalIndex":
+        """A saved index; with `mmap`, bm25s memory-maps its score matrix instead of reading it in."""
         bm25s = import_bm25s()
         self = cls.__new__(cls)
-        self._bm25 = bm25s.BM25.load(str(folder), show_progress=False)
+        self._bm25 = bm25s.BM25.load(str(folder), show_progress=False, mmap=mmap)
         self.document_frequency = json.loads((folder / "document_frequency.json").read_text(encoding="utf-8"))
         params = json.loads((folder / "params.index.json").read_text(encoding="utf-8"))
         self.size = int(params.get("num_docs", 0))

@@ -5,6 +5,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -124,3 +125,15 @@ def small_corpus(tmp_path):
     write_article(folder, "port.txt", "Northport approves terminal", PARAGRAPHS, byline="By Jane Roe")
     shutil.copy(SEEDS / "001_53155a2f9b336c2e.txt", folder)
     return folder
+
+
+def clustered(rng, n, d=16, clusters=40):
+    """Hand-made vectors with neighbourhoods (points around random centres), L2-normalised. Draw data and
+    queries in one call, so the queries fall in the data's neighbourhoods."""
+    centres = rng.standard_normal((clusters, d)).astype(np.float32)
+    x = centres[rng.integers(0, clusters, n)] + 0.3 * rng.standard_normal((n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def brute_force(vectors, query, k):
+    return list(np.argsort(-(vectors @ query), kind="stable")[:k])

@@ -12,7 +12,7 @@ import pytest
 from rag import bench
 from rag.store import SEARCH_THREADS, VectorIndex, import_faiss
 
-from conftest import REPO
+from conftest import REPO, brute_force, clustered
 
 QUESTIONS = [
     {"id": "terminal-date", "question": "When was the Northport container terminal approved?", "answerable": True,
@@ -24,18 +24,6 @@ QUESTIONS = [
 
 
 # ---------------------------------------------------------------- the dense index
-
-
-def clustered(rng, n, d=16, clusters=40):
-    """Hand-made vectors with neighbourhoods (points around random centres), L2-normalised. Draw data and
-    queries in one call, so the queries fall in the data's neighbourhoods."""
-    centres = rng.standard_normal((clusters, d)).astype(np.float32)
-    x = centres[rng.integers(0, clusters, n)] + 0.3 * rng.standard_normal((n, d)).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-def brute_force(vectors, query, k):
-    return list(np.argsort(-(vectors @ query), kind="stable")[:k])
 
 
 def test_auto_is_exact_below_the_threshold():
@@ -126,11 +114,14 @@ def test_bench_runs_on_a_tiny_corpus_and_writes_the_report(small_corpus, tmp_pat
         "--scale", "3000", "--skip", "cold", "--questions", str(questions), "--output", str(report),
     ]
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     text = report.read_text()
-    for heading in ("### Targets", "### Warm latency", "### Index build", "### Dense index at scale", "### Eval quality"):
+    for heading in ("### Targets", "### Warm latency", "### Index build", "### Ray Data build", "### Dense index at scale", "### Eval quality"):
         assert heading in text
+    assert "late chunking" in text and "served from disk" in text and "same top 10 for" in text
+    scaling = (tmp_path / "SCALING.md").read_text()
+    assert "Projected to 20 million paragraphs" in scaling and "core-hours" in scaling
     assert "| CPU |" in text and "Skipped in this run: cold." in text
     assert "warm ask() p50 <= naive p50" in text and "recall@10" in text
     assert text.count(bench.REPORT_START) == 1 and text.rstrip().endswith(bench.REPORT_END)

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from rag import Assistant
@@ -21,6 +22,10 @@ class CountingEmbedder(Embedder):
     def encode(self, texts, show_progress=False):
         self.encoded += len(texts)
         return super().encode(texts, show_progress)
+
+    def encode_in_context(self, texts, spans, show_progress=False):
+        self.encoded += len(texts)  # one forward pass per passage, its sentences included
+        return super().encode_in_context(texts, spans, show_progress)
 
 
 @pytest.fixture
@@ -52,7 +57,9 @@ def test_an_unchanged_corpus_loads_without_embedding(small_corpus, tmp_path, cou
     assert counting.encoded == 0
 
 
-def test_adding_an_article_re_embeds_only_its_text(small_corpus, tmp_path, counting):
+@pytest.mark.parametrize("mode", ["late", "separate"])
+def test_adding_an_article_re_embeds_only_its_text(small_corpus, tmp_path, counting, monkeypatch, mode):
+    monkeypatch.setenv("RAG_SENTENCE_VECTORS", mode)
     first = Assistant(seeds_dir=small_corpus, index_dir=tmp_path / "idx", embedder=counting).index
     counting.encoded = 0
     write_article(small_corpus, "second.txt", "A second port story", [p.replace("Northport", "Southport").replace(".", ", said Southport.") for p in PARAGRAPHS])
@@ -61,8 +68,24 @@ def test_adding_an_article_re_embeds_only_its_text(small_corpus, tmp_path, count
     new_passages = [p for p in index.passages if p.doc_id == "second"]
     new_sentences = sum(len(p.sentences) for p in new_passages)
     assert index.manifest["corpus_hash"] != first.manifest["corpus_hash"]
-    assert new_passages and counting.encoded == len(new_passages) + new_sentences
+    assert new_passages and new_sentences >= len(new_passages)
+    # late chunking: one forward pass per passage, none per sentence; separate: every sentence again
+    assert counting.encoded == len(new_passages) + (new_sentences if mode == "separate" else 0)
     assert assistant.search("Southport terminal jobs", top_k=1)[0].doc_id == "second"
+
+
+def test_the_way_sentence_vectors_are_made_is_recorded_and_a_change_rebuilds(small_corpus, tmp_path, counting, monkeypatch):
+    monkeypatch.setenv("RAG_SENTENCE_VECTORS", "separate")
+    index = Assistant(seeds_dir=small_corpus, index_dir=tmp_path / "idx", embedder=counting).index
+    assert index.manifest["sentence_vectors"] == "separate"
+    assert counting.encoded == len(index.passages) + len(index.sentence_vectors)
+    monkeypatch.setenv("RAG_SENTENCE_VECTORS", "late")
+    counting.encoded = 0
+    late = Assistant(seeds_dir=small_corpus, index_dir=tmp_path / "idx", embedder=counting).index
+    assert late.manifest["sentence_vectors"] == "late" and late.manifest["corpus_hash"] != index.manifest["corpus_hash"]
+    assert counting.encoded == len(late.passages)  # sentence vectors of another kind are not reused
+    assert late.passages == index.passages and np.allclose(late.passage_vectors, index.passage_vectors, atol=1e-5)
+    assert not np.allclose(late.sentence_vectors, index.sentence_vectors, atol=1e-3)
 
 
 def test_a_damaged_index_file_is_detected_and_rebuilt(small_corpus, tmp_path, counting, caplog):
@@ -98,6 +121,9 @@ def test_a_failed_build_leaves_the_previous_index_serving(small_corpus, tmp_path
 
     class Broken(CountingEmbedder):
         def encode(self, texts, show_progress=False):
+            raise RuntimeError("killed mid-build")
+
+        def encode_in_context(self, texts, spans, show_progress=False):
             raise RuntimeError("killed mid-build")
 
     broken = Assistant(seeds_dir=small_corpus, index_dir=index_dir, embedder=Broken(counting))

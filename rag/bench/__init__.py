@@ -1,0 +1,81 @@
+"""Benchmarks: `python -m rag bench` times this machine and writes docs/BENCHMARKS.md (each figure beside a
+baseline measured in the same run) and the measured part of docs/SCALING.md. One module per concern."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from rag.bench.build import build_section, write_recombined_corpus
+from rag.bench.cold import cold_section
+from rag.bench.common import DEFAULT_REPORT, DEFAULT_SCALING, SECTIONS, BenchError, Options, Report, Table, Target, log, machine_facts
+from rag.bench.eval_section import eval_section
+from rag.bench.latency import latency_section
+from rag.bench.ray_section import ray_section
+from rag.bench.report import NOTES, REPORT_END, REPORT_START, render, write_report
+from rag.bench.scale import exact_top, recall_at_k, scale_section, synthetic_vectors
+from rag.bench.scaling import SCALING_END, SCALING_START, scaling_section
+
+__all__ = [
+    "DEFAULT_REPORT", "DEFAULT_SCALING", "REPORT_END", "REPORT_START", "SECTIONS", "BenchError", "Options",
+    "exact_top", "main", "recall_at_k", "run", "synthetic_vectors", "write_recombined_corpus", "write_report",
+]
+
+
+def run(opts: Options) -> tuple[Report, str | None]:
+    """Every section not skipped, in an order that reuses work: the seed index, the large builds (old, late,
+    on Ray), then vectors made from the large build's. Returns the report and SCALING.md's measured part."""
+    workdir = Path(tempfile.mkdtemp(prefix="rag-bench-"))
+    index_dir = workdir / "index"
+    targets: list[Target] = []
+    tables: list[Table] = []
+    reuse: dict = {}
+    scaling = None
+    try:
+        prepare_index(opts, index_dir)
+        if "latency" not in opts.skip:
+            add(targets, tables, latency_section(opts, index_dir))
+        if "cold" not in opts.skip:
+            add(targets, tables, cold_section(opts, index_dir))
+        if "build" not in opts.skip:
+            reuse |= add(targets, tables, build_section(opts, workdir, index_dir))
+        if "ray" not in opts.skip:
+            reuse |= add(targets, tables, ray_section(opts, workdir, index_dir, reuse))
+        if "scale" not in opts.skip:
+            reuse |= add(targets, tables, scale_section(opts, workdir, reuse.get("late_build"), index_dir))
+        if "eval" not in opts.skip:
+            add(targets, tables, eval_section(opts, workdir, index_dir))
+        scaling = scaling_section(opts, reuse)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return Report(machine_facts(), tuple(targets), tuple(tables), NOTES), scaling
+
+
+def add(targets: list, tables: list, section: tuple) -> dict:
+    targets += section[0]
+    tables += section[1]
+    return section[2] if len(section) > 2 else {}
+
+
+def prepare_index(opts: Options, index_dir: Path) -> None:
+    """The seed index every section shares, built by the default backend (exporting the graph if needed)."""
+    from rag import Assistant
+
+    log(f"building the seed index in {index_dir}")
+    Assistant(seeds_dir=opts.seeds, index_dir=index_dir).warm_up()
+
+
+def main(opts: Options) -> int:
+    started = time.perf_counter()
+    report, scaling = run(opts)
+    skipped = [s for s in SECTIONS if s in opts.skip]
+    section = render(report, opts, skipped)
+    write_report(opts.output, section)
+    print(section)
+    if scaling:
+        write_report(opts.scaling, scaling, SCALING_START, SCALING_END)
+        print(scaling)
+    log(f"wrote {opts.output}{' and ' + str(opts.scaling) if scaling else ''} in {time.perf_counter() - started:.0f} s")
+    return 0

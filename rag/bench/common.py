@@ -1,0 +1,225 @@
+"""What every benchmark section shares: options, result types, timing, child processes, the machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+DEFAULT_REPORT = REPO_ROOT / "docs" / "BENCHMARKS.md"
+DEFAULT_SCALING = REPO_ROOT / "docs" / "SCALING.md"
+SECTIONS = ("latency", "cold", "build", "ray", "scale", "eval")
+TARGET_ASK_COLD_S = 2.5
+TARGET_ANN_P50_MS = 5.0
+TARGET_RECALL = 0.95
+
+
+class BenchError(RuntimeError):
+    """A measured command failed: the report cannot hold its figure."""
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Options:
+    seeds: Path
+    questions: Path
+    output: Path = DEFAULT_REPORT
+    scaling: Path = DEFAULT_SCALING
+    repeats: int = 5
+    passages: int = 100_000  # the build benchmark's corpus (the Ray build runs on the same one)
+    vectors: int = 2_000_000  # the served-from-disk benchmark's synthetic vectors
+    quick: bool = False
+    skip: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the report; rows are already formatted text."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target of the issue, the figure measured for it and the baseline measured beside it."""
+
+    name: str
+    value: str
+    baseline: str
+    verdict: str
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Per-round p50 and p95 (ms), each the median over rounds."""
+
+    p50: float
+    p95: float
+
+
+@dataclass(frozen=True)
+class BuildRun:
+    """One index build in a child process: counts, wall time, time inside the embedder, peak memory."""
+
+    passages: int
+    sentences: int
+    seconds: float
+    embed_seconds: float
+    peak_rss_mb: float
+
+    @property
+    def passages_per_s(self) -> float:
+        return self.passages / self.seconds if self.seconds else 0.0
+
+    @property
+    def embed_passages_per_s(self) -> float:
+        return self.passages / self.embed_seconds if self.embed_seconds else 0.0
+
+
+@dataclass(frozen=True)
+class ScaleRun:
+    """One dense index over many vectors: built in one child, served (searched) in another."""
+
+    kind: str
+    vectors: int
+    build_seconds: float
+    disk_mb: float  # the index file, plus the vectors file an index served from disk re-ranks from
+    rss_mb: float  # resident memory of the serving process after its queries
+    peak_rss_mb: float  # its high-water mark
+    p50_ms: float
+    recall: float
+
+
+@dataclass(frozen=True)
+class Report:
+    machine: tuple[tuple[str, str], ...]
+    targets: tuple[Target, ...] = ()
+    tables: tuple[Table, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+def over_rounds(rounds: Sequence[Sequence[float]]) -> Timing:
+    """Median over rounds of each round's p50 and p95: one noisy round moves neither much."""
+    p50 = statistics.median(float(np.percentile(r, 50)) for r in rounds)
+    p95 = statistics.median(float(np.percentile(r, 95)) for r in rounds)
+    return Timing(ms(p50), ms(p95))
+
+
+def timed(function: Callable, *args) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = function(*args)
+    return time.perf_counter() - started, result
+
+
+def verdict_at_most(value: float, limit: float, unit: str) -> str:
+    if value <= limit:
+        return "met"
+    return f"missed by {value - limit:.2f} {unit} ({(value / limit - 1) * 100:.0f}%)"
+
+
+def verdict_at_least(value: float, floor: float) -> str:
+    return "met" if value >= floor else f"missed by {floor - value:.3f}"
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
+    env.pop("RAG_EMBED_BACKEND", None)
+    env.update(extra)
+    return env
+
+
+def run_measured(cmd: Sequence[str], env: dict[str, str], timeout: float) -> tuple[float, str]:
+    """Wall seconds and stdout of a command run from the repository root; a failure raises BenchError."""
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(list(cmd), cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as err:
+        raise BenchError(f"timed out after {timeout:.0f} s: {' '.join(cmd)}") from err
+    if done.returncode != 0:
+        raise BenchError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return time.perf_counter() - started, done.stdout
+
+
+def resident_mb() -> float:
+    """This process's resident memory now (VmRSS): memory-mapped file pages it has touched count too."""
+    for line in read_lines("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_rss_mb() -> float:
+    """This process's own high-water RSS. Not getrusage: on Linux a child's ru_maxrss starts from its
+    parent's RSS at fork, so every child of this (model-laden) process would report at least that."""
+    for line in read_lines("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------- the machine
+
+
+def machine_facts() -> tuple[tuple[str, str], ...]:
+    from rag.embedding import cpu_count
+
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in read_lines("/proc/cpuinfo") if line.startswith("model name")),
+        platform.processor() or "unknown",
+    )
+    mem_kb = next((int(line.split()[1]) for line in read_lines("/proc/meminfo") if line.startswith("MemTotal")), 0)
+    versions = ", ".join(
+        f"{name} {package_version(name)}"
+        for name in ("onnxruntime", "faiss-cpu", "torch", "sentence-transformers", "transformers", "numpy")
+    )
+    return (
+        ("CPU", f"{cpu}, {cpu_count()} cores usable, no GPU"),
+        ("memory", f"{mem_kb / 1024 / 1024:.1f} GiB"),
+        ("system", f"{platform.system()} {platform.release()}, Python {platform.python_version()}"),
+        ("libraries", versions),
+        ("run", time.strftime("%Y-%m-%d %H:%M %Z")),
+    )
+
+
+def read_lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+
+
+def package_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
