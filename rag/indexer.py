@@ -15,12 +15,12 @@ from typing import Callable
 import numpy as np
 
 from rag.chunking import CHUNKER_VERSION, chunk_article
-from rag.ingest import ARTICLE_SUFFIXES, METADATA_FILE, load_articles
+from rag.ingest import ARTICLE_SUFFIXES, METADATA_FILE, CorpusError, load_articles
+from rag.lexical import LexicalIndex
 from rag.store import (
     FORMAT_VERSION,
     BuildStore,
     IndexError_,
-    LexicalIndex,
     VectorIndex,
     article_from_dict,
     article_to_dict,
@@ -29,10 +29,11 @@ from rag.store import (
     passage_to_dict,
 )
 from rag.types import Article, Passage
+from rag.uploads import UploadStore
 
 log = logging.getLogger(__name__)
 
-INDEX_RECIPE = "text/2+sentence-bm25"  # what is embedded and indexed; a change makes builds stale
+INDEX_RECIPE = "text/2+sentence-bm25/tf"  # what is embedded and indexed; a change makes builds stale
 
 ACRONYM_DEFINITION = re.compile(r"((?:[\w’'-]+[ ,]+){1,10}?[\w’'-]+)\s+\(([A-Z][A-Za-z]{1,7})\)")
 MINOR_WORDS = frozenset("and of for the on in to a an at by with &".split())
@@ -78,8 +79,8 @@ def content_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def corpus_fingerprint(seeds_dir: Path, model_id: str) -> str:
-    """Changes whenever an article file, the metadata, the chunker, the recipe or the model changes."""
+def corpus_fingerprint(seeds_dir: Path, model_id: str, uploads: UploadStore | None = None) -> str:
+    """Changes whenever an article file, the metadata, an upload, the chunker, the recipe or the model changes."""
     digest = hashlib.sha256(f"{FORMAT_VERSION}|{CHUNKER_VERSION}|{INDEX_RECIPE}|{model_id}".encode())
     for path in sorted(seeds_dir.iterdir()) if seeds_dir.is_dir() else []:
         if path.is_file() and (path.suffix.lower() in ARTICLE_SUFFIXES or path.name == METADATA_FILE):
@@ -88,6 +89,9 @@ def corpus_fingerprint(seeds_dir: Path, model_id: str) -> str:
                 digest.update(path.read_bytes())
             except OSError:
                 digest.update(b"<unreadable>")
+    uploaded = uploads.fingerprint() if uploads is not None else b""
+    if uploaded:  # none: the same fingerprint as before uploads existed, so such builds stay current
+        digest.update(b"\0uploads\0" + uploaded)
     return digest.hexdigest()
 
 
@@ -163,15 +167,28 @@ class EmbeddingCache:
             return cls()
 
 
-def build_index(seeds_dir: Path, store: BuildStore, embedder, progress: bool = False) -> Path:
+def load_corpus(seeds_dir: Path, uploads: UploadStore | None = None) -> list[Article]:
+    """The articles folder's articles, then the uploads (oldest first); ids and texts unique across both."""
+    has_uploads = uploads is not None and bool(uploads.entries())
+    articles = load_articles(seeds_dir, allow_empty=has_uploads)
+    if has_uploads:
+        articles += uploads.articles({a.doc_id for a in articles}, {a.text: a.source_name for a in articles})
+    if not articles:
+        raise CorpusError(f"no usable article in {seeds_dir.name or seeds_dir} or among the uploads")
+    return articles
+
+
+def build_index(
+    seeds_dir: Path, store: BuildStore, embedder, progress: bool = False, uploads: UploadStore | None = None
+) -> Path:
     """Build the whole index for a folder of articles into a staging folder, then publish it atomically.
 
     Until `publish` renames the staging folder and swaps the pointer, the previous build stays current: a
     build that fails or is killed at any point leaves it serving (a killed one leaves its staging folder,
     removed by a later build)."""
     started = time.time()
-    fingerprint = corpus_fingerprint(seeds_dir, embedder.model_id)
-    articles = load_articles(seeds_dir)
+    fingerprint = corpus_fingerprint(seeds_dir, embedder.model_id, uploads)
+    articles = load_corpus(seeds_dir, uploads)
     previous = store.current()
     staging = store.new_build_dir()
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 import logging
@@ -14,7 +13,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 
@@ -153,6 +152,30 @@ class VectorIndex:
         self.kind = "ivf" if isinstance(index, faiss.IndexIVF) else "flat"
         return self
 
+    # Updates for rag.incremental: each returns a new index and leaves this one as it is, so searches
+    # running on it meanwhile stay valid. An IVF index keeps its trained lists (no k-means again).
+
+    def extended(self, vectors: np.ndarray) -> "VectorIndex":
+        """A copy with `vectors` appended as rows len(self), len(self) + 1, …"""
+        copy = import_faiss().clone_index(self._index)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(vectors):
+            copy.add(vectors)
+        return self._with(copy)
+
+    def refilled(self, vectors: np.ndarray) -> "VectorIndex":
+        """A copy of this index's structure holding exactly `vectors` (after rows were removed)."""
+        copy = import_faiss().clone_index(self._index)
+        copy.reset()
+        with build_threads():
+            copy.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return self._with(copy)
+
+    def _with(self, index) -> "VectorIndex":
+        other = type(self).__new__(type(self))
+        other._index, other.dimension, other.kind = index, self.dimension, self.kind
+        return other
+
 
 # ---------------------------------------------------------------- lexical (BM25)
 
@@ -166,13 +189,6 @@ STOPWORDS = frozenset(
     also may might must shall said says""".split()
 )
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-def import_bm25s():
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import and logs every build
-    return bm25s
 
 
 def _stemmer():
@@ -191,77 +207,6 @@ def lexical_tokens(text: str) -> list[str]:
         _STEM = _stemmer()
     words = [w for w in WORD.findall(text.casefold().replace("’", "'").replace("'s ", " ")) if w not in STOPWORDS]
     return _STEM.stemWords(words)
-
-
-class LexicalIndex:
-    """BM25 (bm25s, Lucene variant) over the passages' lexical tokens, plus each term's document frequency."""
-
-    def __init__(self, token_lists: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75):
-        bm25s = import_bm25s()
-        self.size = len(token_lists)
-        self._bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
-        if self.size:
-            self._bm25.index([list(t) or [""] for t in token_lists], show_progress=False)
-        self.document_frequency: dict[str, int] = {}
-        for tokens in token_lists:
-            for term in set(tokens):
-                self.document_frequency[term] = self.document_frequency.get(term, 0) + 1
-
-    def __len__(self) -> int:
-        return self.size
-
-    def known_form(self, term: str) -> str:
-        """A term the corpus uses for one it does not, when they share a stem the stemmer missed
-        ("overtak" -> "overtaken"); otherwise the term itself."""
-        if term in self.document_frequency or len(term) < 5 or term.isdigit():
-            return term
-        vocabulary = self._sorted_vocabulary()
-        i = bisect.bisect_left(vocabulary, term)
-        longer = [v for v in vocabulary[i : i + 20] if v.startswith(term) and len(v) - len(term) <= 3]
-        if longer:
-            return max(longer, key=lambda v: self.document_frequency[v])
-        shorter = [term[:n] for n in range(len(term) - 1, 4, -1) if term[:n] in self.document_frequency]
-        return shorter[0] if shorter else term
-
-    def _sorted_vocabulary(self) -> list[str]:
-        if getattr(self, "_vocabulary", None) is None:
-            self._vocabulary = sorted(self.document_frequency)
-        return self._vocabulary
-
-    def idf(self, term: str) -> float:
-        """Lucene's BM25 idf, ln(1 + (N - df + 0.5) / (df + 0.5)) (Robertson & Zaragoza 2009, as in Lucene)."""
-        df = self.document_frequency.get(term, 0)
-        return float(np.log(1 + (self.size - df + 0.5) / (df + 0.5)))
-
-    def scores(self, tokens: Sequence[str]) -> np.ndarray:
-        """BM25 score of every row for the query tokens (zeros when none is in the vocabulary)."""
-        known = [f for f in (self.known_form(t) for t in tokens) if f in self.document_frequency]
-        if not known or not self.size:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
-
-    def search(self, tokens: Sequence[str], k: int) -> list[ScoredRow]:
-        scores = self.scores(tokens)
-        k = min(k, self.size)
-        if k <= 0:
-            return []
-        top = np.argpartition(-scores, k - 1)[:k] if k < self.size else np.arange(self.size)
-        top = sorted(top, key=lambda r: (-scores[r], r))
-        return [ScoredRow(int(r), float(scores[r])) for r in top if scores[r] > 0]
-
-    def save(self, folder: Path) -> None:
-        self._bm25.save(str(folder), show_progress=False)
-        (folder / "document_frequency.json").write_text(json.dumps(self.document_frequency), encoding="utf-8")
-
-    @classmethod
-    def load(cls, folder: Path) -> "LexicalIndex":
-        bm25s = import_bm25s()
-        self = cls.__new__(cls)
-        self._bm25 = bm25s.BM25.load(str(folder), show_progress=False)
-        self.document_frequency = json.loads((folder / "document_frequency.json").read_text(encoding="utf-8"))
-        params = json.loads((folder / "params.index.json").read_text(encoding="utf-8"))
-        self.size = int(params.get("num_docs", 0))
-        return self
 
 
 # ---------------------------------------------------------------- serialising the corpus

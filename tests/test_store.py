@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from rag.store import BuildStore, IndexError_, LexicalIndex, VectorIndex, lexical_tokens
+from rag.lexical import LexicalIndex
+from rag.store import BuildStore, IndexError_, VectorIndex, lexical_tokens
 
 
 def normalized(rng, n, d):
