@@ -4,6 +4,7 @@ adds or removes uploaded articles by swapping in an updated index."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import time
@@ -54,7 +55,7 @@ class Assistant:
             raise ValueError(f"mode must be one of {MODES}")
         self.seeds_dir = resolve_dir(seeds_dir, "seeds")
         self.store = BuildStore(resolve_dir(index_dir, "index"))
-        self.uploads = UploadStore(resolve_dir(uploads_dir, "uploads"))
+        self.uploads = UploadStore(resolve_dir(uploads_dir or os.environ.get("RAG_UPLOADS") or None, "uploads"))
         self.parse_seconds = parse_seconds
         self.embedder = embedder or Embedder(model)  # pass one to share a loaded model between assistants
         self.top_k = top_k

@@ -133,11 +133,16 @@ def read_document(data: bytes, name: str = "", time_limit: float = PARSE_SECONDS
         )
     return RawDocument(
         "pdf",
-        pages=tuple(unicodedata.normalize("NFKC", str(p)) for p in found.get("pages", ())),  # "ﬁ" -> "fi"
+        pages=tuple(pdf_page_text(str(p)) for p in found.get("pages", ())),
         title=plausible_title(found.get("title", "")),
         authors=split_authors(found.get("author", "")),
         date=iso_date(found.get("date", "")),
     )
+
+
+def pdf_page_text(text: str) -> str:
+    """NFKC: typesetting ligatures and compatibility forms become plain letters ("ﬁnance" -> "finance")."""
+    return unicodedata.normalize("NFKC", text)
 
 
 def run_worker(kind: str, data: bytes, time_limit: float) -> dict:
