@@ -257,7 +257,7 @@ def build_citations(groups: list[list[Candidate]], index) -> tuple[str, tuple[Ci
                 quote=" … ".join(c.text for c in used),
                 score=hit.score,
                 spans=tuple(c.span for c in used),
-                page=index.articles[hit.doc_id].page_of(hit.paragraph),
+                page=index.articles[hit.doc_id].page_at(used[0].span.start),
             )
         )
     return " ".join(parts), tuple(citations)

@@ -20,6 +20,7 @@ from rag.embedding import Embedder
 from rag.errors import FileTooLarge, LastArticle, SeedArticle, UnknownArticle
 from rag.incremental import PUNKT_FILE, add_articles, remove_articles, stamped, write_index
 from rag.indexer import CorpusIndex, build_index, corpus_fingerprint, load_index
+from rag.ingest import CorpusError
 from rag.question import clean_question
 from rag.readers import MAX_FILE_BYTES, PARSE_SECONDS, detect_format
 from rag.retrieval import MODES, Retriever, expand_acronyms
@@ -155,7 +156,10 @@ class Assistant:
         """Keep `data` in the uploads folder and index it incrementally; `filename` is only a label. When the
         same content (or an article of the same text) is already there, nothing changes and created is False."""
         doc_id = upload_doc_id(content_digest(data))
-        known = self.index.articles.get(doc_id)
+        try:
+            known = self.index.articles.get(doc_id)
+        except CorpusError:  # nothing to index yet (an empty articles folder): this upload is the first article
+            return self._add_first(data, filename)
         if known is not None:
             return Added(known, False)
         article = read_upload(data, filename, self.parse_seconds)  # may take seconds: outside the lock
@@ -185,6 +189,19 @@ class Assistant:
             self._swap(replace(updated, manifest=BuildStore.read_manifest(build)), build)
         log.info("added %s (%s) in %.2f s", doc_id, article.title, time.time() - started)
         return Added(self.index.articles[doc_id], True)
+
+    def _add_first(self, data: bytes, filename: str) -> Added:
+        """With no article anywhere there is no index to extend: keep the file and build the index in full."""
+        article = read_upload(data, filename, self.parse_seconds)
+        with self._writing():
+            entry = self.uploads.save(data, filename, detect_format(data))
+            try:
+                build = build_index(self.seeds_dir, self.store, self.embedder, uploads=self.uploads)
+            except BaseException:
+                self.uploads.discard(entry)
+                raise
+            self._swap(load_index(build), build)
+        return Added(self.index.articles[article.doc_id], True)
 
     def remove(self, doc_id: str) -> None:
         """Remove an uploaded article: its original file and its passages go. SeedArticle for an article of the

@@ -49,6 +49,13 @@ class Article:
             return self.paragraphs[paragraph_number - 1].page
         return None
 
+    def page_at(self, offset: int) -> int | None:
+        """The PDF page of the paragraph holding a character offset of `text` (a quoted sentence's start)."""
+        for paragraph in self.paragraphs:
+            if offset < paragraph.end:
+                return paragraph.page if offset >= paragraph.start else None
+        return None
+
 
 @dataclass(frozen=True)
 class Added:
