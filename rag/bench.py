@@ -27,7 +27,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REPORT = REPO_ROOT / "docs" / "BENCHMARKS.md"
 REPORT_START, REPORT_END = "<!-- bench:start -->", "<!-- bench:end -->"  # the rest of the file is left alone
-SECTIONS = ("latency", "cold", "build", "scale", "eval")
+SECTIONS = ("latency", "cold", "build", "scale", "eval", "add")  # "add": its own block, rag/bench_add.py
 COLD_QUESTION = "Why did China ban Japanese seafood?"
 NAIVE_IMPORT = "import torch, sentence_transformers"
 NAIVE_FLOOR = [sys.executable, "-c", f"{NAIVE_IMPORT}; print('imported')"]
@@ -832,12 +832,17 @@ CHOICES = (
 )
 
 
-def run(opts: Options) -> Report:
-    """Every section not skipped, in an order that reuses work: the seed index, then the big build's vectors."""
+def run(opts: Options) -> tuple[Report, tuple[list, list] | None]:
+    """Every section not skipped, in an order that reuses work: the seed index, then the big build's vectors.
+    Returns the main report and the "add" section's targets and tables (None when skipped)."""
+    from rag import bench_add
+    from rag.store import BuildStore
+
     workdir = Path(tempfile.mkdtemp(prefix="rag-bench-"))
     index_dir = workdir / "index"
     targets: list[Target] = []
     tables: list[Table] = []
+    added = None
     try:
         prepare_index(opts, index_dir)
         if "latency" not in opts.skip:
@@ -852,9 +857,13 @@ def run(opts: Options) -> Report:
             add(targets, tables, scale_section(opts, workdir, big_build, index_dir))
         if "eval" not in opts.skip:
             add(targets, tables, eval_section(opts, workdir, index_dir))
+        if "add" not in opts.skip:
+            built = BuildStore(big_build).current() if big_build else None
+            seconds = BuildStore.read_manifest(built).get("build_seconds") if built else None
+            added = bench_add.section(opts, workdir, big_build, seconds)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return Report(machine_facts(), tuple(targets), tuple(tables), NOTES)
+    return Report(machine_facts(), tuple(targets), tuple(tables), NOTES), added
 
 
 def add(targets: list, tables: list, section: tuple[list, list]) -> None:
@@ -871,18 +880,27 @@ def prepare_index(opts: Options, index_dir: Path) -> None:
 
 
 def main(opts: Options) -> int:
+    from rag import bench_add
+
     started = time.perf_counter()
-    report = run(opts)
-    skipped = [s for s in SECTIONS if s in opts.skip]
-    section = render(report, opts, skipped)
-    write_report(opts.output, section)
-    print(section)
+    report, added = run(opts)
+    main_sections = [s for s in SECTIONS if s != "add"]
+    skipped = [s for s in main_sections if s in opts.skip]
+    if len(skipped) < len(main_sections):  # a run of the add section alone leaves the main block as it is
+        section = render(report, opts, skipped)
+        write_report(opts.output, section)
+        print(section)
+    if added is not None:
+        block = bench_add.render(*added, opts)
+        write_report(opts.output, block, bench_add.REPORT_START, bench_add.REPORT_END)
+        print(block)
     log(f"wrote {opts.output} in {time.perf_counter() - started:.0f} s")
     return 0
 
 
 def worker_main(argv: Sequence[str]) -> int:
-    """`python -m rag.bench build-worker SEEDS INDEX` / `scale-worker BASE QUERIES COUNT KIND` (internal)."""
+    """`python -m rag.bench build-worker SEEDS INDEX` / `scale-worker BASE QUERIES COUNT KIND` /
+    `add-base-worker CORPUS INDEX` / `add-worker CORPUS INDEX UPLOADS ARTICLES` (internal)."""
     parser = argparse.ArgumentParser(prog="python -m rag.bench")
     sub = parser.add_subparsers(dest="worker", required=True)
     p = sub.add_parser("build-worker")
@@ -893,11 +911,26 @@ def worker_main(argv: Sequence[str]) -> int:
     p.add_argument("queries")
     p.add_argument("count", type=int)
     p.add_argument("kind")
+    p = sub.add_parser("add-base-worker")
+    p.add_argument("corpus")
+    p.add_argument("index")
+    p = sub.add_parser("add-worker")
+    p.add_argument("corpus")
+    p.add_argument("index")
+    p.add_argument("uploads")
+    p.add_argument("articles")
     args = parser.parse_args(argv)
     if args.worker == "build-worker":
         build_worker(args.seeds, args.index)
-    else:
+    elif args.worker == "scale-worker":
         scale_worker(args.base, args.queries, args.count, args.kind)
+    else:
+        from rag import bench_add
+
+        if args.worker == "add-base-worker":
+            bench_add.base_worker(args.corpus, args.index)
+        else:
+            bench_add.add_worker(args.corpus, args.index, args.uploads, args.articles)
     return 0
 
 

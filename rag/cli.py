@@ -207,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=int, help="vectors for the ANN part (default 1,000,000; quick 20,000)")
     p.add_argument("--passages", type=int, help="recombined passages to index (default 100,000; quick 1,000)")
     p.add_argument("--repeats", type=int, help="rounds of the warm latency runs (default 5; quick 2)")
-    p.add_argument("--skip", help="comma-separated sections to leave out: latency,cold,build,scale,eval")
+    p.add_argument("--skip", help="comma-separated sections to leave out: latency,cold,build,scale,eval,add")
     p.add_argument("--questions", help="questions .jsonl (default: ../shared/eval/questions.jsonl)")
     p.add_argument("--output", help="report file (default: docs/BENCHMARKS.md)")
     p.set_defaults(run=command_bench)
