@@ -468,27 +468,36 @@ def write_recombined_corpus(sentences: Sequence[str], passages: int, folder: Pat
     return articles
 
 
-def build_worker(seeds: str, index_dir: str) -> None:
-    """In a child process: build an index as `python -m rag index` does, timing the embedding apart."""
-    from rag import Assistant
+def timed_embedder():
+    """The default embedder, model loaded, adding up the seconds and texts it spends encoding."""
     from rag.embedding import Embedder
 
     class TimedEmbedder(Embedder):
         seconds = 0.0
+        texts = 0
 
         def encode(self, texts, show_progress=False):
             started = time.perf_counter()
             try:
                 return super().encode(texts, show_progress)
             finally:
-                TimedEmbedder.seconds += time.perf_counter() - started
+                self.seconds += time.perf_counter() - started
+                self.texts += len(texts)
 
     embedder = TimedEmbedder()
     embedder.warm_up()  # model loading is not embedding
+    return embedder
+
+
+def build_worker(seeds: str, index_dir: str) -> None:
+    """In a child process: build an index as `python -m rag index` does, timing the embedding apart."""
+    from rag import Assistant
+
+    embedder = timed_embedder()
     manifest = Assistant(seeds_dir=seeds, index_dir=index_dir, embedder=embedder).rebuild().manifest
     print(json.dumps({
         "passages": manifest["passages"], "sentences": manifest["sentences"],
-        "embed_seconds": TimedEmbedder.seconds, "peak_rss_mb": peak_rss_mb(),
+        "embed_seconds": embedder.seconds, "peak_rss_mb": peak_rss_mb(),
     }))
 
 

@@ -51,46 +51,33 @@ def add_worker(corpus: str, index_dir: str, uploads: str, articles: str) -> None
     """In a child process: load the base index, add each article file one at a time (timing the embedding
     apart), remove the last one, then rebuild the whole index with the embedding cache."""
     from rag import Assistant
-    from rag.embedding import Embedder
+    from rag.bench import timed_embedder
 
-    class TimedEmbedder(Embedder):
-        seconds = 0.0
-        texts = 0
-
-        def encode(self, texts, show_progress=False):
-            started = time.perf_counter()
-            try:
-                return super().encode(texts, show_progress)
-            finally:
-                TimedEmbedder.seconds += time.perf_counter() - started
-                TimedEmbedder.texts += len(texts)
-
-    embedder = TimedEmbedder()
-    embedder.warm_up()
+    embedder = timed_embedder()
     assistant = Assistant(seeds_dir=corpus, index_dir=index_dir, uploads_dir=uploads, embedder=embedder)
     started = time.perf_counter()
     passages_before = len(assistant.index.passages)
     load_seconds = time.perf_counter() - started
     adds = []
     for path in sorted(Path(articles).iterdir()):
-        TimedEmbedder.seconds, TimedEmbedder.texts = 0.0, 0
+        embedder.seconds, embedder.texts = 0.0, 0
         started = time.perf_counter()
         article = assistant.add(path)
         adds.append({
-            "seconds": time.perf_counter() - started, "embed_seconds": TimedEmbedder.seconds,
-            "texts": TimedEmbedder.texts, "doc_id": article.doc_id,
+            "seconds": time.perf_counter() - started, "embed_seconds": embedder.seconds,
+            "texts": embedder.texts, "doc_id": article.doc_id,
         })
         assistant.ask("What did the article say?")  # the new index answers
     started = time.perf_counter()
     assistant.remove(adds[-1]["doc_id"])
     remove_seconds = time.perf_counter() - started
-    TimedEmbedder.seconds, TimedEmbedder.texts = 0.0, 0
+    embedder.seconds, embedder.texts = 0.0, 0
     started = time.perf_counter()
     assistant.rebuild()
     rebuild_seconds = time.perf_counter() - started
     print(json.dumps({
         "passages": passages_before, "load_seconds": load_seconds, "adds": adds, "remove_seconds": remove_seconds,
-        "rebuild_seconds": rebuild_seconds, "rebuild_embedded": TimedEmbedder.texts,
+        "rebuild_seconds": rebuild_seconds, "rebuild_embedded": embedder.texts,
     }))
 
 

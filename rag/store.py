@@ -249,10 +249,15 @@ def file_sha256(path: Path) -> str:
 
 def write_json_atomic(path: Path, data) -> None:
     """Write through a temporary file and rename, so readers see the old or the new file, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    write_bytes_atomic(path, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes, prefix: str = "") -> None:
+    """Write through a temporary file (flushed to disk) and rename over `path`: the old file or the new one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix or f".{path.name}.")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from rag.errors import (  # the errors an upload can raise are importable from h
 )
 from rag.ingest import article_from_document
 from rag.readers import PARSE_SECONDS, read_document
+from rag.store import write_bytes_atomic
 from rag.types import Added, Article
 
 __all__ = [
@@ -43,6 +43,7 @@ DOC_ID_PREFIX = "upload-"
 DOC_ID_HEX = 16
 MAX_LABEL_CHARS = 200
 STALE_TEMP_SECONDS = 3600
+TEMP_PREFIX = ".tmp-upload-"
 
 
 @dataclass(frozen=True)
@@ -168,16 +169,7 @@ class UploadStore:
         return StoredUpload(digest, path, label, uploaded_at)
 
     def _write_atomic(self, path: Path, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-upload-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_bytes_atomic(path, data, prefix=TEMP_PREFIX)
 
     def set_aside(self, entry: StoredUpload) -> Path:
         """First step of a removal: the original leaves the store (renamed) but can still be put back."""
@@ -195,7 +187,7 @@ class UploadStore:
 
     def remove_stale_temporaries(self) -> None:
         """Temporary and set-aside files left by a process that was killed mid-write."""
-        for path in [*self.folder.glob(".tmp-upload-*"), *self.folder.glob(".removed-*")]:
+        for path in [*self.folder.glob(f"{TEMP_PREFIX}*"), *self.folder.glob(".removed-*")]:
             try:
                 if time.time() - path.stat().st_mtime > STALE_TEMP_SECONDS:
                     path.unlink()
