@@ -852,6 +852,7 @@ def run(opts: Options) -> tuple[Report, tuple[list, list] | None]:
     targets: list[Target] = []
     tables: list[Table] = []
     added = None
+    os.environ["RAG_UPLOADS"] = str(workdir / "no-uploads")  # this checkout's uploads stay out of every corpus
     try:
         prepare_index(opts, index_dir)
         if "latency" not in opts.skip:

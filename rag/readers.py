@@ -155,7 +155,8 @@ def run_worker(kind: str, data: bytes, time_limit: float) -> dict:
         )
     except subprocess.TimeoutExpired as err:
         raise MalformedFile(
-            f"Reading this {what} took longer than {time_limit:g} s, so it was stopped; the file may be damaged."
+            f"Reading this {what} took longer than {time_limit:g} s, so it was stopped: it may be damaged, "
+            "or too long to read here."
         ) from err
     try:
         result = json.loads(done.stdout.decode("utf-8"))
