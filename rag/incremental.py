@@ -89,7 +89,10 @@ def remove_articles(index: CorpusIndex, doc_ids: Collection[str]) -> CorpusIndex
     keep = np.array([p.doc_id not in gone for p in index.passages], dtype=bool)
     kept_rows = np.flatnonzero(keep)
     sentence_keep = np.repeat(keep, np.diff(index.sentence_offsets))
-    passages = tuple(replace(index.passages[row], passage_id=n) for n, row in enumerate(kept_rows))
+    first_gone = int(np.argmin(keep)) if not keep.all() else len(keep)  # passages before it keep their ids
+    passages = index.passages[:first_gone] + tuple(
+        replace(index.passages[row], passage_id=n) for n, row in enumerate(kept_rows[first_gone:], start=first_gone)
+    )
     counts = np.diff(index.sentence_offsets)[keep]
     articles = {doc_id: a for doc_id, a in index.articles.items() if doc_id not in gone}
     terms, vocabulary = with_metadata_terms(articles)

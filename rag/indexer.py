@@ -10,7 +10,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -35,7 +35,10 @@ log = logging.getLogger(__name__)
 
 INDEX_RECIPE = "text/2+sentence-bm25/tf"  # what is embedded and indexed; a change makes builds stale
 
-ACRONYM_DEFINITION = re.compile(r"((?:[\w’'-]+[ ,]+){1,10}?[\w’'-]+)\s+\(([A-Z][A-Za-z]{1,7})\)")
+ACRONYM_DEFINITION = re.compile(r"((?:[\w’'-]+[ ,]+){1,10}?[\w’'-]+)\s+\(([A-Z][A-Za-z]{1,7})\)")  # the rule
+ACRONYM_MENTION = re.compile(r"(?<=[\w’'-])\s+\(([A-Z][A-Za-z]{1,7})\)")  # where its matches end
+LONG_FORM_CHAR = re.compile(r"[\w’' ,-]")
+LONG_FORM_MAX_WORDS = 11
 MINOR_WORDS = frozenset("and of for the on in to a an at by with &".split())
 
 
@@ -109,12 +112,26 @@ def passage_lexical_text(article: Article, passage: Passage) -> str:
     return f"{passage.section} {passage.text}"
 
 
+def acronym_definitions(text: str) -> Iterator[tuple[list[str], str]]:
+    """The (words, acronym) pairs of ACRONYM_DEFINITION.finditer(text), found from each "(ACR)" backwards:
+    the same matches, but linear in the text (the regex alone retries up to eleven words at every character,
+    5 minutes at 100,000 passages)."""
+    end = 0
+    for mention in ACRONYM_MENTION.finditer(text):
+        start = mention.start()
+        while start > end and LONG_FORM_CHAR.match(text, start - 1):
+            start -= 1
+        words = [w for w in re.split(r"[ ,]+", text[start : mention.start()]) if w]
+        if len(words) >= 2:  # the regex wants a word, a separator and a last word
+            yield words[-LONG_FORM_MAX_WORDS:], mention.group(1)
+            end = mention.end()
+
+
 def mine_acronyms(texts: list[str]) -> dict[str, str]:
     """'Belt and Road Initiative (BRI)' -> {'BRI': 'Belt and Road Initiative'}, checked against the initials."""
     found: dict[str, str] = {}
     for text in texts:
-        for match in ACRONYM_DEFINITION.finditer(text):
-            words, acronym = re.split(r"[ ,]+", match.group(1).strip()), match.group(2)
+        for words, acronym in acronym_definitions(text):
             initials, used = "", []
             for word in reversed(words):
                 used.insert(0, word)

@@ -318,3 +318,12 @@ def test_questions_asked_while_articles_are_added_and_removed_are_answered_from_
             thread.join()
     assert not errors and len(answers) >= 4
     assert added[1].doc_id in port.articles and added[0].doc_id not in port.articles
+
+
+def test_the_index_goes_stale_when_the_uploads_folder_changes_behind_its_back(port):
+    article = port.add(FIXTURES / "html" / "salon.com.emissions.html")
+    built = port.store.current()
+    for path in port.uploads_dir.iterdir():
+        path.unlink()  # removed by hand, not through remove()
+    restarted = Assistant(seeds_dir=port.seeds_dir, index_dir=port.store.folder, uploads_dir=port.uploads_dir, embedder=port.embedder)
+    assert article.doc_id not in restarted.articles and restarted.store.current() != built  # rebuilt without it
