@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from rag.chunking import CHUNKER_VERSION, chunk_article
-from rag.ingest import ARTICLE_SUFFIXES, METADATA_FILE, CorpusError, load_articles
+from rag.ingest import ARTICLE_SUFFIXES, CLEANING_VERSION, METADATA_FILE, CorpusError, load_articles
 from rag.lexical import LexicalIndex
 from rag.store import (
     FORMAT_VERSION,
@@ -83,8 +83,10 @@ def content_key(text: str) -> str:
 
 
 def corpus_fingerprint(seeds_dir: Path, model_id: str, uploads: UploadStore | None = None) -> str:
-    """Changes whenever an article file, the metadata, an upload, the chunker, the recipe or the model changes."""
-    digest = hashlib.sha256(f"{FORMAT_VERSION}|{CHUNKER_VERSION}|{INDEX_RECIPE}|{model_id}".encode())
+    """Changes whenever an article file, the metadata, an upload, the cleaning rules, the chunker, the recipe or
+    the model changes."""
+    settings = f"{FORMAT_VERSION}|{CLEANING_VERSION}|{CHUNKER_VERSION}|{INDEX_RECIPE}|{model_id}"
+    digest = hashlib.sha256(settings.encode())
     for path in sorted(seeds_dir.iterdir()) if seeds_dir.is_dir() else []:
         if path.is_file() and (path.suffix.lower() in ARTICLE_SUFFIXES or path.name == METADATA_FILE):
             digest.update(path.name.encode() + b"\0")

@@ -62,7 +62,7 @@ def strip_page_furniture(lines: list[str], running: frozenset[str]) -> list[str]
     ]
 
 
-def column_width(lines: Sequence[str]) -> int:
+def line_width(lines: Sequence[str]) -> int:
     """The length of a full line: the 90th percentile of lines long enough to be running text."""
     lengths = sorted(len(line) for line in lines if len(line) >= 20) or sorted(len(line) for line in lines) or [0]
     return lengths[int(0.9 * (len(lengths) - 1))]
@@ -101,7 +101,7 @@ def pdf_units(pages: Sequence[str]) -> list[PageUnit]:
     running = running_lines(split)
     numbered = [(number, line) for number, lines in enumerate(split, 1) for line in strip_page_furniture(lines, running)]
     lines = [line for _, line in numbered]
-    width = column_width([line.strip() for line in lines if line.strip()])
+    width = line_width([line.strip() for line in lines if line.strip()])
     vocabulary = wrapped_vocabulary(lines)
     units: list[PageUnit] = []
     block: list[str] = []

@@ -2,7 +2,6 @@
 
 from rag.cleaning import (
     is_body,
-    is_furniture,
     join_wrapped_lines,
     lay_out,
     lowercase_share,
@@ -18,12 +17,6 @@ def test_running_text_is_body_but_rows_headlines_and_references_are_not():
     assert not is_body("Science 381, 112-118 (2023)")  # a reference line ending in a bracket
     assert not is_body("Harbour Authority Approves New Container Terminal After Long Public Debate In Northport.")
     assert lowercase_share("“the port” (and its) neighbours") == 1.0
-
-
-def test_a_credit_line_under_a_chart_is_furniture_but_a_sentence_about_credit_is_not():
-    assert is_furniture("(Credit: Jane Roe / Example Agency)")
-    assert is_furniture("Courtesy: City Archive")
-    assert not is_furniture("Credit card debt rose by a fifth last year, the central bank said.")
 
 
 def test_a_hyphen_that_broke_a_word_is_dropped_and_a_compound_keeps_it():

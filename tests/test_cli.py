@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, SHARED
 
 
 def run_cli(*args, index_dir, seeds=None, uploads=None, timeout=300):
@@ -20,6 +20,9 @@ def run_cli(*args, index_dir, seeds=None, uploads=None, timeout=300):
         cmd += ["--uploads", str(uploads)]
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     return subprocess.run(cmd + list(args), cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+pytestmark = pytest.mark.slow  # subprocesses that load the model: left out of mutation runs
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +49,19 @@ def test_ask_prints_sources_under_the_answer(cli_index):
     assert "23 October" in result.stdout and "Sources:" in result.stdout and "/articles/" in result.stdout
 
 
+def test_a_follow_up_on_the_command_line_uses_history(cli_index):
+    """The CLI path of a conversation: the same follow-up, with and without --history, answered differently."""
+    follow_up = "When was that?"
+    first = "Who represented the Japanese government at the Belt and Road Forum?"
+    alone = run_cli("ask", follow_up, "--json", index_dir=cli_index)
+    with_history = run_cli("ask", follow_up, "--history", first, "--json", index_dir=cli_index)
+    assert alone.returncode == 0 and with_history.returncode == 0, alone.stderr + with_history.stderr
+    alone, with_history = json.loads(alone.stdout), json.loads(with_history.stdout)
+    assert not with_history["abstained"] and "May 2017" in with_history["answer"], with_history["answer"]
+    assert with_history["citations"][0]["doc_id"] == "001_53155a2f9b336c2e"
+    assert alone["abstained"] and "May 2017" not in alone["answer"]
+
+
 def test_search_json_and_text(cli_index):
     result = run_cli("search", "Partnership for Quality Infrastructure", "--top-k", "2", "--json", index_dir=cli_index)
     hits = json.loads(result.stdout)
@@ -66,10 +82,11 @@ def test_help_lists_the_commands():
     assert "add" in result.stdout and "remove" in result.stdout
 
 
+@pytest.mark.needs_shared("fixtures/pdf/multicolumn.pdf")
 def test_add_ask_and_remove_an_uploaded_pdf(cli_index, tmp_path):
     index_dir, uploads = tmp_path / "index", tmp_path / "uploads"
     shutil.copytree(cli_index, index_dir)
-    pdf = REPO.parent / "shared" / "fixtures" / "pdf" / "multicolumn.pdf"
+    pdf = SHARED / "fixtures" / "pdf" / "multicolumn.pdf"
     added = run_cli("add", str(pdf), index_dir=index_dir, uploads=uploads)
     assert added.returncode == 0, added.stderr
     doc_id = re.search(r"^added: (upload-[0-9a-f]+)  Two-Column Document with Lorem Ipsum \(10 paragraphs\)$", added.stdout, re.M)[1]

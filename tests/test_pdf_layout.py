@@ -1,6 +1,6 @@
 """PDF page text -> paragraphs with pages: page furniture, paragraph ends, pages kept (hand-made page texts)."""
 
-from rag.pdf_layout import column_width, ends_paragraph, pdf_units, running_lines
+from rag.pdf_layout import line_width, ends_paragraph, pdf_units, running_lines
 
 WIDTH_LINE = "the harbour authority said the works would go on through the"  # ~60 characters
 
@@ -44,7 +44,7 @@ def test_title_byline_and_heading_lines_stand_alone():
 
 
 def test_a_short_line_ending_a_sentence_ends_the_paragraph_and_a_full_one_does_not():
-    width = column_width([WIDTH_LINE] * 5)
+    width = line_width([WIDTH_LINE] * 5)
     assert ends_paragraph("said so.", "Next paragraph starts", width)
     assert not ends_paragraph("the harbour authority said the works would end. The mayor", "agreed.", width)
 

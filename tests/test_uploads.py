@@ -22,11 +22,12 @@ from rag.errors import (
 )
 from rag.readers import MAX_FILE_BYTES
 
-from conftest import REPO, SEEDS, write_article, PARAGRAPHS
+from conftest import PARAGRAPHS, SEEDS, SHARED, write_article
 from pdf_maker import make_pdf
 from test_readers import zipped
 
-FIXTURES = REPO.parent / "shared" / "fixtures"
+FIXTURES = SHARED / "fixtures"
+pytestmark = [pytest.mark.needs_shared("fixtures"), pytest.mark.slow]  # real files; the seed index and the model
 READABLE = {
     "html": ["nature.com.telescope.html", "phys.org.tool.html", "salon.com.emissions.html", "vancouversun.com.microsoft.html"],
     "pdf": ["multicolumn.pdf", "google-doc-document.pdf", "002-trivial-libre-office-writer.pdf"],
