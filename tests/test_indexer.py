@@ -108,7 +108,7 @@ def test_a_failed_build_leaves_the_previous_index_serving(small_corpus, tmp_path
     [
         lambda b: (b / "corpus.json").write_text("{"),
         lambda b: (b / "passage_vectors.npy").write_bytes(b"\x93NUMPY garbage"),
-        lambda b: (b / "bm25" / "params.index.json").unlink(),
+        lambda b: (b / "bm25" / "lexical.json").unlink(),
         lambda b: (b / "manifest.json").write_text("[]"),
         lambda b: (b / "sentence_offsets.npy").unlink(),
         lambda b: (b.parent / "CURRENT").write_text("build-that-does-not-exist"),
