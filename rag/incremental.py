@@ -84,7 +84,7 @@ def add_articles(index: CorpusIndex, articles: Sequence[Article], punkt: dict, e
 
 def remove_articles(index: CorpusIndex, doc_ids: Collection[str]) -> CorpusIndex:
     """A new index without the articles `doc_ids`; the remaining passages are renumbered in order (ids are
-    rows), nothing is embedded again, and acronyms are mined again from the remaining articles."""
+    rows) and nothing is embedded again."""
     gone = set(doc_ids)
     keep = np.array([p.doc_id not in gone for p in index.passages], dtype=bool)
     kept_rows = np.flatnonzero(keep)
@@ -104,14 +104,23 @@ def remove_articles(index: CorpusIndex, doc_ids: Collection[str]) -> CorpusIndex
         passage_vectors=passage_vectors,
         sentence_vectors=index.sentence_vectors[sentence_keep],
         sentence_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-        dense=index.dense.refilled(passage_vectors),
+        dense=index.dense.without_rows(keep, passage_vectors),
         lexical=index.lexical.without_rows(keep),
         sentence_lexical=index.sentence_lexical.without_rows(sentence_keep),
-        acronyms=mine_acronyms([a.text for a in articles.values()]),
+        acronyms=acronyms_without(index, gone, articles),
         manifest=counted(index.manifest, articles, len(passages), int(counts.sum())),
         metadata_terms=terms,
         metadata_vocabulary=vocabulary,
     )
+
+
+def acronyms_without(index: CorpusIndex, gone: set[str], remaining: dict[str, Article]) -> dict[str, str]:
+    """The acronyms a full build of the remaining articles finds: the same as before unless a removed article
+    gave one of them its long form, and only then mined again from every remaining article."""
+    removed = mine_acronyms([index.articles[d].text for d in gone if d in index.articles])
+    if all(index.acronyms.get(acronym) != long_form for acronym, long_form in removed.items()):
+        return index.acronyms
+    return mine_acronyms([a.text for a in remaining.values()])
 
 
 def counted(manifest: dict, articles: dict, passages: int, sentences: int) -> dict:

@@ -163,6 +163,32 @@ class VectorIndex:
             copy.add(vectors)
         return self._with(copy)
 
+    def without_rows(self, keep: np.ndarray, kept_vectors: np.ndarray) -> "VectorIndex":
+        """A copy without the rows where `keep` is false, the others renumbered in order. A flat index shifts
+        its rows itself; an IVF index's remaining ids are renumbered in place, list by list (milliseconds,
+        where adding the vectors again costs seconds at 100,000); any other layout is refilled."""
+        faiss = import_faiss()
+        keep = np.asarray(keep, dtype=bool)
+        gone = np.flatnonzero(~keep).astype(np.int64)
+        if self.kind == "ivf":
+            copy = faiss.clone_index(self._index)
+            lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(copy).invlists)
+            if not isinstance(lists, faiss.ArrayInvertedLists):
+                return self.refilled(kept_vectors)
+        else:
+            copy = faiss.clone_index(self._index)
+            lists = None
+        if len(gone):
+            copy.remove_ids(faiss.IDSelectorBatch(len(gone), faiss.swig_ptr(gone)))
+        if lists is not None:
+            new_row = np.cumsum(keep) - 1
+            for number in range(lists.nlist):
+                size = lists.list_size(number)
+                if size:
+                    ids = faiss.rev_swig_ptr(lists.get_ids(number), size)
+                    ids[:] = new_row[ids]
+        return self._with(copy)
+
     def refilled(self, vectors: np.ndarray) -> "VectorIndex":
         """A copy of this index's structure holding exactly `vectors` (after rows were removed)."""
         copy = import_faiss().clone_index(self._index)

@@ -78,3 +78,16 @@ def test_adding_an_indexed_id_is_refused(corpus, tmp_path, embedder):
     base, punkt = built(corpus, tmp_path, "base", embedder)
     with pytest.raises(ValueError, match="already indexed"):
         add_articles(base, [base.articles["port"]], punkt, embedder)
+
+
+def test_removing_the_article_that_defined_an_acronym_falls_back_to_the_next_definition(corpus, tmp_path, embedder):
+    base, punkt = built(corpus, tmp_path, "base", embedder)
+    other = clean_article(
+        "Ferries elsewhere\n\nThe Eastport Fishing Cooperative (EFC) also runs boats to the islands every week.\n",
+        "yacht.txt",
+        doc_id="yacht",
+    )
+    both = add_articles(base, [EXTRA, other], punkt, embedder)
+    assert both.acronyms == {"EFC": "Eastport Ferry Company"}  # the first definition wins, as in a full build
+    assert remove_articles(both, ["yacht"]).acronyms == {"EFC": "Eastport Ferry Company"}
+    assert remove_articles(both, ["ship"]).acronyms == {"EFC": "Eastport Fishing Cooperative"}
