@@ -31,7 +31,7 @@ browser:
 
 # Mutation testing, not part of `make test`: mutmut 3 (config in pyproject.toml) mutates one module at a time
 # and runs the fast tests covering each mutated function. CPU-heavy: MUTATE=rag/ingest.py picks one module.
-MUTATE ?= rag/ingest.py rag/furniture.py rag/retrieval.py rag/indexer.py rag/answer.py
+MUTATE ?= rag/ingest.py rag/cleaning.py rag/furniture.py rag/retrieval.py rag/indexer.py rag/answer.py
 mutation: $(STAMP)
 	$(PY) -m pip install -q -e '.[test,mutation]'
 	set -e; for module in $(MUTATE); do \

@@ -1,4 +1,4 @@
-"""Serve the web app: `python app.py [--host H] [--port P] [--seeds DIR] [--index DIR]` (default 127.0.0.1:7860)."""
+"""Serve the web app: `python app.py [--host H] [--port P] [--seeds DIR] [--index DIR] [--uploads DIR]` (127.0.0.1:7860)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=port_number, default=port, help="port (env RAG_PORT)")
     parser.add_argument("--seeds", default=None, help="folder of .txt/.md articles (default: the repo's seeds/)")
     parser.add_argument("--index", default=None, help="index folder (default: the repo's index/)")
+    parser.add_argument("--uploads", default=None, help="folder of uploaded originals (default: the repo's uploads/)")
     return parser
 
 
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from rag.ingest import CorpusError
     from rag.web import create_app
 
-    assistant = Assistant(seeds_dir=args.seeds, index_dir=args.index)
+    assistant = Assistant(seeds_dir=args.seeds, index_dir=args.index, uploads_dir=args.uploads)
     try:
         assistant.warm_up()  # build or load the index and the model before the first question
     except (CorpusError, OSError) as err:

@@ -203,6 +203,7 @@ def build_citations(groups: Sequence[Sequence[Candidate]]) -> tuple[str, tuple[C
                 quote=" … ".join(c.text for c in used),
                 score=hit.score,
                 spans=tuple(c.span for c in used),
+                page=index.articles[hit.doc_id].page_at(used[0].span.start),
             )
         )
     return " ".join(parts), tuple(citations)

@@ -1,22 +1,33 @@
-"""The Assistant facade: keeps one index loaded (rebuilding it when stale or broken) and answers questions."""
+"""The Assistant facade: keeps one index loaded (rebuilding it when stale or broken), answers questions, and
+adds or removes uploaded articles by swapping in an updated index."""
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import threading
+import time
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Collection, Sequence
+from typing import Collection, Iterator, Sequence
 
 import numpy as np
 
 from rag.answer import compose_answer
 from rag.embedding import Embedder
+from rag.errors import FileTooLarge, LastArticle, SeedArticle, UnknownArticle
+from rag.incremental import PUNKT_FILE, add_articles, remove_articles, stamped, write_index
 from rag.indexer import CorpusIndex, build_index, corpus_fingerprint, load_index
+from rag.ingest import CorpusError
 from rag.question import clean_question
+from rag.readers import MAX_FILE_BYTES, PARSE_SECONDS, detect_format
 from rag.retrieval import MODES, Retriever, expand_acronyms
 from rag.scoring import Scorer
 from rag.store import BuildStore, IndexError_
-from rag.types import Answer, Article, Hit
+from rag.types import Added, Answer, Article, Hit
+from rag.uploads import UploadStore, content_digest, read_upload, upload_doc_id
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +52,24 @@ class Assistant:
         embedder: Embedder | None = None,
         scorer: Scorer | None = None,
         min_confidence: float | None = None,
+        uploads_dir: str | Path | None = None,
+        parse_seconds: float = PARSE_SECONDS,
     ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         self.seeds_dir = resolve_dir(seeds_dir, "seeds")
         self.store = BuildStore(resolve_dir(index_dir, "index"))
+        self.uploads = UploadStore(resolve_dir(uploads_dir or os.environ.get("RAG_UPLOADS") or None, "uploads"))
+        self.parse_seconds = parse_seconds
         self.embedder = embedder or Embedder(model)  # pass one to share a loaded model between assistants
         self.top_k = top_k
         self.mode = mode
         self.scorer = scorer  # None: the fitted parameters shipped in the package (rag/models/)
         self.min_confidence = min_confidence  # None: the scorer's documented operating point
         self._index: CorpusIndex | None = None
-        self._lock = threading.Lock()
+        self._build: Path | None = None  # the published build `_index` was loaded from or written as
+        self._lock = threading.Lock()  # guards the swap of (_index, _build)
+        self._write_lock = threading.Lock()  # one add, remove or rebuild at a time in this process
 
     # ------------------------------------------------------------ index life cycle
 
@@ -67,35 +84,180 @@ class Assistant:
         if index is None:
             with self._lock:
                 if self._index is None:
-                    self._index = self._load_or_build()
+                    self._index, self._build = self._load_or_build()
                 index = self._index
         return index
 
-    def _load_or_build(self) -> CorpusIndex:
+    def _load_or_build(self) -> tuple[CorpusIndex, Path]:
         build = self.store.current()
         if build is not None:
             try:
                 index = load_index(build)
-                fingerprint = corpus_fingerprint(self.seeds_dir, self.embedder.model_id)
-                if index.manifest.get("corpus_hash") == fingerprint:
-                    return index
-                log.info("index is stale (articles, settings or model changed): rebuilding")
+                if index.manifest.get("corpus_hash") == self.fingerprint():
+                    return index, build
+                log.info("index is stale (articles, uploads, settings or model changed): rebuilding")
             except IndexError_ as err:
                 log.warning("index in %s unusable (%s): rebuilding", build.name, err)
-        return load_index(build_index(self.seeds_dir, self.store, self.embedder))
+        build = build_index(self.seeds_dir, self.store, self.embedder, uploads=self.uploads)
+        return load_index(build), build
+
+    def fingerprint(self) -> str:
+        return corpus_fingerprint(self.seeds_dir, self.embedder.model_id, self.uploads)
 
     def rebuild(self, progress: bool = False, ray_address: str | None = None) -> CorpusIndex:
         """Build the index again (re-embedding only new or changed text; on Ray when given an address, see
         rag.ray_build) and swap it in for new queries."""
-        build = build_index(self.seeds_dir, self.store, self.embedder, progress=progress, ray_address=ray_address)
-        index = load_index(build)
-        with self._lock:
-            self._index = index
+        with self._writing():
+            build = build_index(
+                self.seeds_dir, self.store, self.embedder, progress=progress, uploads=self.uploads,
+                ray_address=ray_address,
+            )
+            index = load_index(build)
+            self._swap(index, build)
         return index
+
+    def _swap(self, index: CorpusIndex, build: Path) -> None:
+        with self._lock:
+            self._index, self._build = index, build
 
     @property
     def articles(self) -> dict[str, Article]:
+        """Every indexed article by doc id; `Article.origin` tells "seed" (articles folder) from "upload"."""
         return self.index.articles
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.uploads.folder
+
+    # ------------------------------------------------------------ adding and removing articles
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer at a time: threads of this process, and other processes on the same index folder."""
+        import fcntl
+
+        with self._write_lock:
+            self.store.folder.mkdir(parents=True, exist_ok=True)
+            with open(self.store.folder / ".write-lock", "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _current(self) -> tuple[CorpusIndex, Path]:
+        """The index to update: this process's, unless another one published a newer build meanwhile."""
+        index = self.index
+        if self.store.current() != self._build:
+            self._swap(*self._load_or_build())
+            index = self.index
+        return index, self._build
+
+    def add(self, path: str | Path) -> Article:
+        """Add an article file (HTML, PDF, Markdown or text) as an upload; returns its article (the one already
+        there when the same content was added before). Raises an UploadError when the file cannot be used."""
+        path = Path(path)
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise FileTooLarge(f"The file is larger than {MAX_FILE_BYTES // 2**20} MB, the most accepted.")
+        return self.add_upload(path.read_bytes(), path.name).article
+
+    def add_upload(self, data: bytes, filename: str) -> Added:
+        """Keep `data` in the uploads folder and index it incrementally; `filename` is only a label. When the
+        same content (or an article of the same text) is already there, nothing changes and created is False."""
+        doc_id = upload_doc_id(content_digest(data))
+        try:
+            known = self.index.articles.get(doc_id)
+        except CorpusError:  # nothing to index yet (an empty articles folder): this upload is the first article
+            return self._add_first(data, filename)
+        if known is not None:
+            return Added(known, False)
+        article = read_upload(data, filename, self.parse_seconds)  # may take seconds: outside the lock
+        with self._writing():
+            index, build = self._current()
+            same = index.articles.get(doc_id) or next((a for a in index.articles.values() if a.text == article.text), None)
+            if same is not None:
+                return Added(same, False)
+            started = time.time()
+            punkt = self._punkt(build)
+            updated = add_articles(index, [article], punkt, self.embedder)
+            existed = self.uploads.find(doc_id) is not None
+            staging = self.store.new_build_dir()
+            try:
+                write_index(updated, staging, punkt)
+                entry = self.uploads.save(data, filename, detect_format(data))
+                try:
+                    manifest = stamped(updated.manifest, self.fingerprint(), started, f"added {doc_id}")
+                    build = self.store.publish(staging, manifest)
+                except BaseException:
+                    if not existed:
+                        self.uploads.discard(entry)
+                    raise
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            self._swap(replace(updated, manifest=BuildStore.read_manifest(build)), build)
+        log.info("added %s (%s) in %.2f s", doc_id, article.title, time.time() - started)
+        return Added(self.index.articles[doc_id], True)
+
+    def _add_first(self, data: bytes, filename: str) -> Added:
+        """With no article anywhere there is no index to extend: keep the file and build the index in full."""
+        article = read_upload(data, filename, self.parse_seconds)
+        with self._writing():
+            entry = self.uploads.save(data, filename, detect_format(data))
+            try:
+                build = build_index(self.seeds_dir, self.store, self.embedder, uploads=self.uploads)
+            except BaseException:
+                self.uploads.discard(entry)
+                raise
+            self._swap(load_index(build), build)
+        return Added(self.index.articles[article.doc_id], True)
+
+    def remove(self, doc_id: str) -> None:
+        """Remove an uploaded article: its original file and its passages go. SeedArticle for an article of the
+        articles folder, UnknownArticle for an id that is not there."""
+        with self._writing():
+            index, build = self._current()
+            article = index.articles.get(doc_id)
+            entry = self.uploads.find(doc_id)
+            if article is None and entry is None:
+                raise UnknownArticle(f"There is no article with the id {doc_id[:100]!r}.")
+            if article is not None and article.origin != "upload":
+                raise SeedArticle(
+                    f"{article.title!r} comes from the articles folder, not from an upload: remove its file "
+                    "from that folder instead."
+                )
+            started = time.time()
+            updated = remove_articles(index, [doc_id]) if article is not None else index
+            if not updated.passages:
+                raise LastArticle("This is the only article left; add another before removing it.")
+            punkt = self._punkt(build)
+            staging = self.store.new_build_dir()
+            try:
+                write_index(updated, staging, punkt)
+                aside = self.uploads.set_aside(entry) if entry is not None else None
+                try:
+                    manifest = stamped(updated.manifest, self.fingerprint(), started, f"removed {doc_id}")
+                    build = self.store.publish(staging, manifest)
+                except BaseException:
+                    if entry is not None and aside is not None:
+                        self.uploads.put_back(entry, aside)
+                    raise
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            self._swap(replace(updated, manifest=BuildStore.read_manifest(build)), build)
+            if entry is not None:
+                self.uploads.discard(entry, aside)
+        log.info("removed %s in %.2f s", doc_id, time.time() - started)
+
+    @staticmethod
+    def _punkt(build: Path) -> dict:
+        from rag.sentences import load_parameters
+
+        try:
+            return load_parameters(build / PUNKT_FILE)
+        except (OSError, ValueError) as err:
+            raise IndexError_(f"sentence model of the index unreadable: {err}") from err
 
     # ------------------------------------------------------------ questions
 

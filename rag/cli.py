@@ -1,4 +1,4 @@
-"""Command line: `python -m rag index | search | ask | eval` (heavy imports happen inside the commands)."""
+"""Command line: `python -m rag index | search | ask | add | remove | articles | eval | bench` (heavy imports inside)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def format_answer(answer) -> str:
     if answer.citations:
         lines.append("Sources:")
         for c in answer.citations:
-            lines.append(f"  [{c.number}] {c.title}, paragraph {c.paragraph} ({c.url})")
+            where = f"paragraph {c.paragraph}" + (f", page {c.page}" if c.page else "")
+            lines.append(f"  [{c.number}] {c.title}, {where} ({c.url})")
             lines.append(f"      \u201c{c.quote}\u201d")
     elif answer.passages:
         lines.append("Related reading:")
@@ -36,7 +37,7 @@ def format_answer(answer) -> str:
 def make_assistant(args):
     from rag import Assistant
 
-    return Assistant(seeds_dir=args.seeds, index_dir=args.index, model=args.model)
+    return Assistant(seeds_dir=args.seeds, index_dir=args.index, model=args.model, uploads_dir=args.uploads)
 
 
 def command_index(args) -> int:
@@ -76,6 +77,63 @@ def command_search(args) -> int:
 def command_ask(args) -> int:
     answer = make_assistant(args).ask(args.question, history=args.history, top_k=args.top_k)
     print(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
+    return 0
+
+
+def command_add(args) -> int:
+    """Add each file; one that cannot be used is reported and the others are still added (exit 2 if any failed)."""
+    from rag.errors import UploadError
+
+    assistant = make_assistant(args)
+    failed = 0
+    for name in args.files:
+        try:
+            added = assistant.add_upload(read_file(name), name)
+        except (UploadError, OSError) as err:
+            print(f"error: {name}: {describe_error(err)}", file=sys.stderr)
+            failed += 1
+            continue
+        article = added.article
+        state = "added" if added.created else "already there"
+        print(f"{state}: {article.doc_id}  {article.title} ({len(article.paragraphs)} paragraphs)")
+    return 2 if failed else 0
+
+
+def read_file(name: str) -> bytes:
+    from pathlib import Path
+
+    from rag.errors import FileTooLarge
+    from rag.readers import MAX_FILE_BYTES
+
+    path = Path(name)
+    if path.is_dir():
+        raise IsADirectoryError(f"{name} is a folder, not a file")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise FileTooLarge(f"The file is larger than {MAX_FILE_BYTES // 2**20} MB, the most accepted.")
+    return path.read_bytes()
+
+
+def describe_error(err: Exception) -> str:
+    if isinstance(err, OSError) and not isinstance(err, IsADirectoryError):
+        return err.strerror or str(err)
+    return str(err)
+
+
+def command_remove(args) -> int:
+    make_assistant(args).remove(args.doc_id)
+    print(f"removed: {args.doc_id}")
+    return 0
+
+
+def command_articles(args) -> int:
+    articles = make_assistant(args).articles.values()
+    if args.json:
+        fields = ("doc_id", "title", "authors", "date", "origin", "source_name")
+        rows = [{f: getattr(a, f) for f in fields} | {"paragraphs": len(a.paragraphs)} for a in articles]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for a in articles:
+            print(f"{a.origin:6}  {a.doc_id}  {a.title} ({len(a.paragraphs)} paragraphs{', ' + a.date if a.date else ''})")
     return 0
 
 
@@ -144,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rag", description=__doc__)
     parser.add_argument("--seeds", default=None, help="folder of .txt/.md articles (default: the repo's seeds/)")
     parser.add_argument("--index", default=None, help="index folder (default: the repo's index/)")
+    parser.add_argument("--uploads", default=None, help="folder of uploaded originals (default: the repo's uploads/)")
     parser.add_argument("--model", default=None, help="embedding model path or name (default: bundled MiniLM)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -172,6 +231,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=command_ask)
 
+    p = sub.add_parser("add", help="add article files (HTML, PDF, Markdown, text) as uploads and index them")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(run=command_add)
+
+    p = sub.add_parser("remove", help="remove an uploaded article (its file and its passages)")
+    p.add_argument("doc_id", metavar="DOC_ID")
+    p.set_defaults(run=command_remove)
+
+    p = sub.add_parser("articles", help="list the indexed articles (seed or upload)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=command_articles)
+
     p = sub.add_parser("eval", help="retrieval and answer figures on a question set")
     p.add_argument("file", nargs="?", help="questions .jsonl (default: ../shared/eval/questions.jsonl)")
     p.add_argument("--squad", help="a SQuAD-format file: its articles become a temporary corpus, its questions are asked")
@@ -191,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--passages", type=int, help="recombined passages to index, plain and on Ray (default 100,000; "
                    "quick 1,000)")
     p.add_argument("--repeats", type=int, help="rounds of the warm latency runs (default 5; quick 2)")
-    p.add_argument("--skip", help="comma-separated sections to leave out: latency,cold,build,ray,scale,eval")
+    p.add_argument("--skip", help="comma-separated sections to leave out: latency,cold,build,ray,scale,eval,add")
     p.add_argument("--questions", help="questions .jsonl (default: ../shared/eval/questions.jsonl)")
     p.add_argument("--output", help="report file (default: docs/BENCHMARKS.md; SCALING.md is written beside it)")
     p.set_defaults(run=command_bench)

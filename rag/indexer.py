@@ -10,19 +10,20 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from rag.build_vectors import PassageVectors, VectorLookup, embed_passages, resolve_sentence_vectors
 from rag.chunking import CHUNKER_VERSION, chunk_article
 from rag.expansion import neighbours_to_json, rare_word_neighbours, tokenizer_words, word_vectors
-from rag.ingest import ARTICLE_SUFFIXES, CLEANING_VERSION, METADATA_FILE, load_articles
+from rag.ingest import ARTICLE_SUFFIXES, CLEANING_VERSION, METADATA_FILE, CorpusError, load_articles
+from rag.lexical import LexicalIndex
 from rag.store import (
     DISK_KINDS,
     FORMAT_VERSION,
     BuildStore,
     IndexError_,
-    LexicalIndex,
     VectorIndex,
     article_from_dict,
     article_to_dict,
@@ -32,10 +33,11 @@ from rag.store import (
     resolve_dense_kind,
 )
 from rag.types import Article, Passage
+from rag.uploads import UploadStore
 
 log = logging.getLogger(__name__)
 
-INDEX_RECIPE = "text/2+sentence-bm25+neighbours"  # what is embedded and indexed; a change makes builds stale
+INDEX_RECIPE = "text/2+sentence-bm25/tf+neighbours"  # what is embedded and indexed; a change makes builds stale
 
 
 def index_recipe(sentence_vectors: str | None = None) -> str:
@@ -44,7 +46,10 @@ def index_recipe(sentence_vectors: str | None = None) -> str:
     late = resolve_sentence_vectors(sentence_vectors) == "late"
     return f"{INDEX_RECIPE}+late-chunked" if late else INDEX_RECIPE
 
-ACRONYM_DEFINITION = re.compile(r"((?:[\w’'-]+[ ,]+){1,10}?[\w’'-]+)\s+\(([A-Z][A-Za-z]{1,7})\)")
+ACRONYM_DEFINITION = re.compile(r"((?:[\w’'-]+[ ,]+){1,10}?[\w’'-]+)\s+\(([A-Z][A-Za-z]{1,7})\)")  # the rule
+ACRONYM_MENTION = re.compile(r"(?<=[\w’'-])\s+\(([A-Z][A-Za-z]{1,7})\)")  # where its matches end
+LONG_FORM_CHAR = re.compile(r"[\w’' ,-]")
+LONG_FORM_MAX_WORDS = 11
 MINOR_WORDS = frozenset("and of for the on in to a an at by with &".split())
 
 
@@ -85,9 +90,11 @@ class CorpusIndex:
 # ---------------------------------------------------------------- pure helpers
 
 
-def corpus_fingerprint(seeds_dir: Path, model_id: str, sentence_vectors: str | None = None) -> str:
-    """Changes whenever an article file, the metadata, the cleaning rules, the chunker, the recipe (how
-    sentence vectors are made included) or the model changes."""
+def corpus_fingerprint(
+    seeds_dir: Path, model_id: str, uploads: UploadStore | None = None, sentence_vectors: str | None = None
+) -> str:
+    """Changes whenever an article file, the metadata, an upload, the cleaning rules, the chunker, the recipe
+    (how sentence vectors are made included) or the model changes."""
     settings = f"{FORMAT_VERSION}|{CLEANING_VERSION}|{CHUNKER_VERSION}|{index_recipe(sentence_vectors)}|{model_id}"
     digest = hashlib.sha256(settings.encode())
     for path in sorted(seeds_dir.iterdir()) if seeds_dir.is_dir() else []:
@@ -97,6 +104,9 @@ def corpus_fingerprint(seeds_dir: Path, model_id: str, sentence_vectors: str | N
                 digest.update(path.read_bytes())
             except OSError:
                 digest.update(b"<unreadable>")
+    uploaded = uploads.fingerprint() if uploads is not None else b""
+    if uploaded:  # none: the same fingerprint as before uploads existed, so such builds stay current
+        digest.update(b"\0uploads\0" + uploaded)
     return digest.hexdigest()
 
 
@@ -114,12 +124,26 @@ def passage_lexical_text(article: Article, passage: Passage) -> str:
     return f"{passage.section} {passage.text}"
 
 
+def acronym_definitions(text: str) -> Iterator[tuple[list[str], str]]:
+    """The (words, acronym) pairs of ACRONYM_DEFINITION.finditer(text), found from each "(ACR)" backwards:
+    the same matches, but linear in the text (the regex alone retries up to eleven words at every character,
+    5 minutes at 100,000 passages)."""
+    end = 0
+    for mention in ACRONYM_MENTION.finditer(text):
+        start = mention.start()
+        while start > end and LONG_FORM_CHAR.match(text, start - 1):
+            start -= 1
+        words = [w for w in re.split(r"[ ,]+", text[start : mention.start()]) if w]
+        if len(words) >= 2:  # the regex wants a word, a separator and a last word
+            yield words[-LONG_FORM_MAX_WORDS:], mention.group(1)
+            end = mention.end()
+
+
 def mine_acronyms(texts: list[str]) -> dict[str, str]:
     """'Belt and Road Initiative (BRI)' -> {'BRI': 'Belt and Road Initiative'}, checked against the initials."""
     found: dict[str, str] = {}
     for text in texts:
-        for match in ACRONYM_DEFINITION.finditer(text):
-            words, acronym = re.split(r"[ ,]+", match.group(1).strip()), match.group(2)
+        for words, acronym in acronym_definitions(text):
             initials, used = "", []
             for word in reversed(words):
                 used.insert(0, word)
@@ -136,24 +160,38 @@ def mine_acronyms(texts: list[str]) -> dict[str, str]:
 # ---------------------------------------------------------------- build
 
 
+def load_corpus(seeds_dir: Path, uploads: UploadStore | None = None) -> list[Article]:
+    """The articles folder's articles, then the uploads (oldest first); ids and texts unique across both."""
+    has_uploads = uploads is not None and bool(uploads.entries())
+    articles = load_articles(seeds_dir, allow_empty=has_uploads)
+    if has_uploads:
+        articles += uploads.articles({a.doc_id for a in articles}, {a.text: a.source_name for a in articles})
+    if not articles:
+        raise CorpusError(f"no usable article in {seeds_dir.name or seeds_dir} or among the uploads")
+    return articles
+
+
 def build_index(
     seeds_dir: Path,
     store: BuildStore,
     embedder,
     progress: bool = False,
+    uploads: UploadStore | None = None,
     sentence_vectors: str | None = None,
     ray_address: str | None = None,
 ) -> Path:
-    """Build the whole index for a folder of articles into a staging folder, then publish it atomically;
-    with `ray_address` ("local" or a cluster's address), as a Ray Data pipeline (rag.ray_build).
+    """Build the whole index for a folder of articles (and the uploads) into a staging folder, then publish
+    it atomically; with `ray_address` ("local" or a cluster's address), as a Ray Data pipeline (rag.ray_build).
 
     Until `publish` renames the staging folder and swaps the pointer, the previous build stays current: a
     build that fails or is killed at any point leaves it serving (a killed one leaves its staging folder,
     removed by a later build)."""
     started = time.time()
     mode = resolve_sentence_vectors(sentence_vectors)
-    fingerprint = corpus_fingerprint(seeds_dir, embedder.model_id, mode)
-    articles = None if ray_address else load_articles(seeds_dir)
+    fingerprint = corpus_fingerprint(seeds_dir, embedder.model_id, uploads, mode)
+    if ray_address and uploads is not None and uploads.entries():
+        raise ValueError("a Ray build reads the articles folder only: build without --ray while there are uploads")
+    articles = None if ray_address else load_corpus(seeds_dir, uploads)
     previous = store.current()
     staging = store.new_build_dir()
     try:

@@ -21,6 +21,7 @@ class Paragraph:
     start: int
     end: int
     section: str = ""
+    page: int | None = None  # the PDF page where the paragraph starts; None for other formats
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,31 @@ class Article:
     url: str = ""
     source_name: str = ""
     footnotes: tuple[str, ...] = ()
+    origin: str = "seed"  # "seed": from the articles folder; "upload": added by a user (see rag.uploads)
 
     def paragraph_text(self, paragraph: Paragraph) -> str:
         return self.text[paragraph.start : paragraph.end]
+
+    def page_of(self, paragraph_number: int) -> int | None:
+        """The PDF page where a paragraph (numbered from 1) starts; None when not a PDF or out of range."""
+        if 1 <= paragraph_number <= len(self.paragraphs):
+            return self.paragraphs[paragraph_number - 1].page
+        return None
+
+    def page_at(self, offset: int) -> int | None:
+        """The PDF page of the paragraph holding a character offset of `text` (a quoted sentence's start)."""
+        for paragraph in self.paragraphs:
+            if offset < paragraph.end:
+                return paragraph.page if offset >= paragraph.start else None
+        return None
+
+
+@dataclass(frozen=True)
+class Added:
+    """What adding a file gave: its article, and whether it is new (False: the same content was there)."""
+
+    article: Article
+    created: bool
 
 
 @dataclass(frozen=True)
@@ -105,6 +128,7 @@ class Citation:
     quote: str
     score: float
     spans: tuple[Span, ...] = ()  # the quoted stretches, as offsets into the article
+    page: int | None = None  # the PDF page where the cited paragraph starts (None: not a PDF)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ rule that a test needing ../shared or Chromium fails, never skips, when they are
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Assistants (and CLI runs) of the tests never see the uploads a developer made in this checkout; a test that
+# adds uploads passes its own folder.
+os.environ["RAG_UPLOADS"] = tempfile.mkdtemp(prefix="rag-test-uploads-")
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"

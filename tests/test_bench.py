@@ -111,7 +111,7 @@ def test_bench_runs_on_a_tiny_corpus_and_writes_the_report(small_corpus, tmp_pat
     report = tmp_path / "BENCHMARKS.md"
     cmd = [
         sys.executable, "-m", "rag", "--seeds", str(small_corpus), "bench", "--quick", "--passages", "150",
-        "--scale", "3000", "--skip", "cold", "--questions", str(questions), "--output", str(report),
+        "--scale", "3000", "--skip", "cold,add", "--questions", str(questions), "--output", str(report),
     ]
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
@@ -125,3 +125,17 @@ def test_bench_runs_on_a_tiny_corpus_and_writes_the_report(small_corpus, tmp_pat
     assert "| CPU |" in text and "Skipped in this run: cold." in text
     assert "warm ask() p50 <= naive p50" in text and "recall@10" in text
     assert text.count(bench.REPORT_START) == 1 and text.rstrip().endswith(bench.REPORT_END)
+
+
+def test_the_add_section_alone_leaves_the_main_report_as_it_is(small_corpus, tmp_path):
+    report = tmp_path / "BENCHMARKS.md"
+    report.write_text(f"# Benchmarks\n\n{bench.REPORT_START}\nearlier figures\n{bench.REPORT_END}\n")
+    cmd = [
+        sys.executable, "-m", "rag", "--seeds", str(small_corpus), "bench", "--quick", "--passages", "120",
+        "--skip", "latency,cold,build,scale,eval", "--output", str(report),
+    ]
+    done = subprocess.run(cmd, cwd=REPO, env=dict(os.environ, HF_HUB_OFFLINE="1"), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = report.read_text()
+    assert "earlier figures" in text and "remove one article" in text
+    assert "| add one article to a 1" in text and "stand-in vectors" in text and "extrapolated from" in text

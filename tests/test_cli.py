@@ -2,18 +2,22 @@
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, SHARED
 
 
-def run_cli(*args, index_dir, seeds=None, timeout=300):
+def run_cli(*args, index_dir, seeds=None, uploads=None, timeout=300):
     cmd = [sys.executable, "-m", "rag", "--index", str(index_dir)]
     if seeds:
         cmd += ["--seeds", str(seeds)]
+    if uploads:
+        cmd += ["--uploads", str(uploads)]
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     return subprocess.run(cmd + list(args), cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -75,3 +79,32 @@ def test_a_missing_articles_folder_is_a_clear_error(tmp_path):
 def test_help_lists_the_commands():
     result = subprocess.run([sys.executable, "-m", "rag", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "index" in result.stdout and "eval" in result.stdout
+    assert "add" in result.stdout and "remove" in result.stdout
+
+
+@pytest.mark.needs_shared("fixtures/pdf/multicolumn.pdf")
+def test_add_ask_and_remove_an_uploaded_pdf(cli_index, tmp_path):
+    index_dir, uploads = tmp_path / "index", tmp_path / "uploads"
+    shutil.copytree(cli_index, index_dir)
+    pdf = SHARED / "fixtures" / "pdf" / "multicolumn.pdf"
+    added = run_cli("add", str(pdf), index_dir=index_dir, uploads=uploads)
+    assert added.returncode == 0, added.stderr
+    doc_id = re.search(r"^added: (upload-[0-9a-f]+)  Two-Column Document with Lorem Ipsum \(10 paragraphs\)$", added.stdout, re.M)[1]
+    listed = json.loads(run_cli("articles", "--json", index_dir=index_dir, uploads=uploads).stdout)
+    assert {(a["doc_id"], a["origin"]) for a in listed} >= {(doc_id, "upload"), ("001_53155a2f9b336c2e", "seed")}
+    answer = run_cli("ask", "What is the two-column document filled with?", index_dir=index_dir, uploads=uploads)
+    assert "Lorem Ipsum text" in answer.stdout and "paragraph 1, page 1" in answer.stdout
+    removed = run_cli("remove", doc_id, index_dir=index_dir, uploads=uploads)
+    assert removed.returncode == 0 and list(uploads.iterdir()) == []
+
+
+def test_bad_files_and_ids_are_clear_errors_with_exit_status_2(cli_index, tmp_path):
+    fake = tmp_path / "report.pdf"
+    fake.write_bytes(b"PK\x03\x04" + bytes(100))
+    result = run_cli("add", str(fake), str(tmp_path / "missing.txt"), index_dir=cli_index, uploads=tmp_path / "up")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "report.pdf: This file is a ZIP archive" in result.stderr and "missing.txt: No such file" in result.stderr
+    assert not (tmp_path / "up").exists()
+    for doc_id, message in (("001_53155a2f9b336c2e", "comes from the articles folder"), ("nope", "no article with the id")):
+        result = run_cli("remove", doc_id, index_dir=cli_index)
+        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr

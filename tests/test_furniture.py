@@ -191,3 +191,9 @@ def test_prose_with_a_planted_furniture_word_survives_cleaning(paragraph, wrappe
     article = clean_article("Ministers prepare a summit\n\n" + "\n\n".join(blocks) + "\n", "planted.txt")
     kept = [" ".join(article.paragraph_text(p).split()) for p in article.paragraphs]
     assert paragraph in kept, kept
+
+
+def test_a_credit_line_under_a_chart_is_furniture_but_a_sentence_about_credit_is_not():
+    assert is_furniture("(Credit: Jane Roe / Example Agency)") and is_furniture("Courtesy: City Archive")
+    assert not is_furniture("Credit card debt rose by a fifth last year, the central bank said.")
+    assert not is_furniture("Credit: the bank raised rates. It said so.")  # every sentence must be furniture

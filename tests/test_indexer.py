@@ -8,7 +8,7 @@ import pytest
 from rag import Assistant
 from rag.embedding import Embedder
 
-from conftest import PARAGRAPHS, write_article
+from conftest import PARAGRAPHS, SEEDS, write_article
 
 
 class CountingEmbedder(Embedder):
@@ -139,7 +139,7 @@ def test_a_failed_build_leaves_the_previous_index_serving(small_corpus, tmp_path
     [
         lambda b: (b / "corpus.json").write_text("{"),
         lambda b: (b / "passage_vectors.npy").write_bytes(b"\x93NUMPY garbage"),
-        lambda b: (b / "bm25" / "params.index.json").unlink(),
+        lambda b: (b / "bm25" / "lexical.json").unlink(),
         lambda b: (b / "manifest.json").write_text("[]"),
         lambda b: (b / "sentence_offsets.npy").unlink(),
         lambda b: (b.parent / "CURRENT").write_text("build-that-does-not-exist"),
@@ -191,6 +191,24 @@ def test_a_build_killed_mid_way_leaves_the_previous_index_serving(small_corpus, 
 
     survivor = load_index(index_dir / before)  # checksums verified: whole, not half-written
     assert survivor.manifest["articles"] == 2
+
+
+def test_acronym_definitions_are_the_matches_of_the_rule_found_faster():
+    import random
+    import re
+
+    from rag.indexer import ACRONYM_DEFINITION, acronym_definitions
+
+    def by_the_rule(text):
+        return [(re.split(r"[ ,]+", m.group(1).strip()), m.group(2)) for m in ACRONYM_DEFINITION.finditer(text)]
+
+    rng = random.Random(0)
+    pieces = ["Belt", "and", "Road", "Initiative", " ", ",", "(BRI)", " (BRI)", "(", ")", "x-y", "’s", "\n", ".",
+              "  (LDP)", "Liberal", "Democratic", "Party", "(Ab)", "of", "the", "  ", "one two three four five six"]
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    texts += ["".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(rng.randint(1, 40))) for _ in range(2000)]
+    for text in texts:
+        assert list(acronym_definitions(text)) == by_the_rule(text), text
 
 
 def current_build(index_dir):

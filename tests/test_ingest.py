@@ -175,3 +175,30 @@ def test_cleaning_never_raises_and_offsets_round_trip(raw, name):
         assert text == text.strip() and text
         assert not re.search(r"\[\d{1,3}\]", text)
     assert article.text == "\n\n".join(article.text[p.start : p.end] for p in article.paragraphs)
+
+
+def test_a_folder_may_hold_web_pages_and_pdfs_and_sources_toml_still_wins(tmp_path, caplog):
+    from pdf_maker import make_pdf
+    from test_readers import zipped
+
+    body = "The harbour authority approved a new container terminal on Monday after a long debate in the council."
+    (tmp_path / "page.html").write_text(
+        "<!doctype html><html><head><title>Port news</title><meta name='author' content='Jane Roe'></head><body>"
+        "<nav><a href='/'>Home</a> <a href='/sport'>Sport</a></nav><article><h1>Port approves terminal</h1>"
+        f"<p>{body}</p><p>Critics said the terminal would damage the wetlands south of the city, home to rare birds.</p>"
+        "</article><footer>Copyright 2024 Port News. All rights reserved.</footer></body></html>",
+        encoding="utf-8",
+    )
+    (tmp_path / "report.pdf").write_bytes(make_pdf(
+        [["Harbour Report", body.replace("Monday", "Tuesday")], ["The mayor welcomed the decision in a statement."]],
+        title="Untitled", created="D:20210303000000Z",
+    ))
+    (tmp_path / "fake.pdf").write_bytes(zipped("a.txt", b"text"))
+    (tmp_path / "sources.toml").write_text('["report.pdf"]\ntitle = "The harbour report"\n', encoding="utf-8")
+    articles = {a.source_name: a for a in load_articles(tmp_path)}
+    assert sorted(articles) == ["page.html", "report.pdf"] and "fake.pdf" in caplog.text and "ZIP archive" in caplog.text
+    page, report = articles["page.html"], articles["report.pdf"]
+    assert page.paragraph_text(page.paragraphs[0]) == body and "Home" not in page.text and "Copyright" not in page.text
+    assert page.authors == ("Jane Roe",) and all(p.page is None for p in page.paragraphs)
+    assert (report.title, report.date) == ("The harbour report", "2021-03-03")  # sources.toml over the PDF's own
+    assert [p.page for p in report.paragraphs] == [1, 2] and report.origin == "seed"

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from rag.store import BuildStore, IndexError_, LexicalIndex, VectorIndex, lexical_tokens
+from rag.lexical import LexicalIndex
+from rag.store import BuildStore, IndexError_, VectorIndex, lexical_tokens
 
 
 def normalized(rng, n, d):
@@ -100,3 +101,22 @@ def test_checksums_catch_a_damaged_file(tmp_path):
 def test_a_garbage_pointer_means_no_current_build(tmp_path):
     (tmp_path / "CURRENT").write_text("../../etc")
     assert BuildStore(tmp_path).current() is None
+
+
+@pytest.mark.parametrize("flat_below", [10_000, 100])  # flat, then IVF
+def test_removing_rows_renumbers_the_rest_as_an_index_built_without_them(flat_below):
+    rng = np.random.default_rng(4)
+    vectors = rng.standard_normal((3000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(vectors, flat_below=flat_below, nprobe=8)
+    keep = np.ones(len(vectors), dtype=bool)
+    keep[100:160] = keep[2990:] = False
+    shrunk = index.without_rows(keep, vectors[keep])
+    refilled = index.refilled(vectors[keep])  # the same trained lists, filled again: the reference
+    assert len(shrunk) == keep.sum() and len(index) == len(vectors)  # the original is unchanged
+    for query in vectors[::97]:
+        assert [(r.row, round(r.score, 5)) for r in shrunk.search(query, 10)] == [
+            (r.row, round(r.score, 5)) for r in refilled.search(query, 10)
+        ]
+    grown = shrunk.extended(vectors[~keep])
+    assert len(grown) == len(vectors) and grown.search(vectors[100], 1)[0].row == keep.sum()

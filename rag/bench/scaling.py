@@ -33,9 +33,9 @@ def load_worker(index_dir: str, questions_path: str) -> None:
     """In a child process: load a build as the app does; resident memory, the vectors' share, BM25 timing."""
     from rag.evaluation import load_questions
     from rag.indexer import load_index
-    from rag.store import BuildStore, import_bm25s, import_faiss, lexical_tokens
+    from rag.store import BuildStore, import_faiss, lexical_tokens
 
-    import_faiss(), import_bm25s()  # the libraries' own memory is not the build's
+    import_faiss()  # the library's own memory is not the build's
     build = BuildStore(index_dir).current()
     before = resident_mb()
     index = load_index(build)
