@@ -54,3 +54,12 @@ def small_corpus(tmp_path):
     write_article(folder, "port.txt", "Northport approves terminal", PARAGRAPHS, byline="By Jane Roe")
     shutil.copy(SEEDS / "001_53155a2f9b336c2e.txt", folder)
     return folder
+
+
+@pytest.fixture(scope="module")
+def web_url(seed_assistant):
+    """The real web app over the seeds (REST, article pages, chat) on a free port, one per test module."""
+    from rag.web import create_app, serve_in_background
+
+    with serve_in_background(create_app(seed_assistant)) as url:
+        yield url
