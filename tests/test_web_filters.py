@@ -46,8 +46,8 @@ def test_filters_describe_themselves_for_a_notice():
     articles = {"a": article("2020", "a", "Alpha"), "b": article("2021", "b", "Beta")}
     assert not read_filters(articles, None, "", "").active
     both = read_filters(articles, ["b", "zzz"], "2020-01-01", "")
-    assert both.active and both.describe() == "only article (Beta), published from 2020-01-01"
-    assert Filters(("A", "B"), None, date(2021, 1, 1)).describe() == "only 2 chosen articles (A; B), published until 2021-01-01"
+    assert both.active and both.describe() == "only “Beta”, published from 2020-01-01"
+    assert Filters(("A", "B"), None, date(2021, 1, 1)).describe() == "only 2 articles (“A”; “B”), published until 2021-01-01"
 
 
 def test_corpus_period_spans_the_dated_articles():

@@ -16,15 +16,17 @@ def create_app(assistant) -> FastAPI:
     import gradio as gr
 
     from rag.web.api import add_api_routes
-    from rag.web.chat import CHAT_CSS, build_blocks
+    from rag.web.chat import build_blocks, chat_css
     from rag.web.pages import add_page_routes
 
     app = FastAPI(title="Ask the articles", docs_url=None, redoc_url=None, openapi_url=None)
     add_api_routes(app, assistant)
     add_page_routes(app, assistant)
     blocks = build_blocks(assistant)
-    # show_error=False: an unexpected exception reaches the browser as a bare "Error", never its text
-    return gr.mount_gradio_app(app, blocks, path="/", css=CHAT_CSS, show_error=False, footer_links=["api"])
+    # show_error=False: an unexpected exception reaches the browser as a bare "Error", never its text.
+    # The style sheet goes into <head> as it is: Gradio's css= would scope it inside its own frame.
+    head = f"<style>{chat_css()}</style>"
+    return gr.mount_gradio_app(app, blocks, path="/", head=head, show_error=False, footer_links=["api"])
 
 
 def wait_until_serving(url: str, deadline: float) -> None:

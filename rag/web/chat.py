@@ -1,234 +1,132 @@
-"""The chat page: Gradio Blocks with the conversation, the filters and the gradio_client API."""
+"""The chat page: Gradio Blocks with the conversation, the sources panel, the search options and the /ask API."""
 
 from __future__ import annotations
 
-import html
 import logging
-import re
-from dataclasses import dataclass
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import gradio as gr
 
-from rag.types import Answer, Article, Citation, Hit
+from rag.question import MAX_QUESTION_CHARS
+from rag.types import Article
 from rag.web.api import DEFAULT_TOP_K, answer_payload, parse_ask_request
-from rag.web.filters import FROM_LABEL, UNTIL_LABEL, BadRequest, date_summary, filter_doc_ids
-from rag.web.markup import DOT, highlight_pieces, safe_external_url, with_quote
+from rag.web.conversation import ANSWER_FAILED, NO_ARTICLE_MATCHES, Turn, render_conversation
+from rag.web.filters import (
+    FROM_LABEL,
+    UNTIL_LABEL,
+    BadDate,
+    BadRequest,
+    corpus_period,
+    date_summary,
+    filter_doc_ids,
+    read_filters,
+)
+from rag.web.markup import render
 
 log = logging.getLogger(__name__)
 
+STATIC = Path(__file__).resolve().parent / "static"
 EXAMPLES = (
     "Why did China ban Japanese seafood?",
     "What did Kishida and Xi agree on at the APEC summit?",
     "What is a mutually beneficial relationship based on common strategic interests?",
 )
-ANSWER_FAILED = "Sorry, something went wrong while answering. The details are in the server log."
-esc = html.escape
+MIN_PASSAGES, MAX_PASSAGES = 1, 10  # the chat's range for "Passages to consider" (the REST API allows 20)
+PASSAGES_LABEL = f"Passages to consider ({MIN_PASSAGES}\u2013{MAX_PASSAGES})"
 
-
-def highlight(text: str, quote: str = "") -> str:
-    return "".join(f"<mark>{esc(p)}</mark>" if m else esc(p) for p, m in highlight_pieces(text, quote))
-
-
-def external_link(url: str, label: str) -> str:
-    safe = safe_external_url(url)
-    if safe:
-        return f'<a class="rag-external" href="{esc(safe)}" target="_blank" rel="noopener noreferrer">{esc(label)}</a>'
-    return f'<span class="rag-external">{esc(url)}</span>' if url else ""
-
-
-# ---------------------------------------------------------------- chat messages
-
-
-@dataclass(frozen=True)
-class Source:
-    """What a source card shows, from a Citation or (for abstentions) a retrieved passage."""
-
-    label: str
-    doc_id: str
-    title: str
-    paragraph: int
-    url: str
-    text: str
-    quote: str
-    score: float
-
-    @classmethod
-    def from_citation(cls, c: Citation) -> Source:
-        return cls(f"[{c.number}]", c.doc_id, c.title, c.paragraph, c.url, c.text, c.quote, c.score)
-
-    @classmethod
-    def from_hit(cls, number: int, h: Hit) -> Source:
-        return cls(f"{number}.", h.doc_id, h.title, h.paragraph, h.url, h.text, "", h.score)
-
-
-def byline(article: Article | None, paragraph: int, score: float) -> str:
-    fields = []
-    if article is not None:
-        fields += [", ".join(article.authors), article.publisher, article.date]
-    fields += [f"paragraph {paragraph}", f"score {score:.2f}"]
-    return DOT.join(esc(f) for f in fields if f)
-
-
-def source_card(source: Source, article: Article | None) -> str:
-    view = with_quote(source.url, source.quote)
-    original = external_link(article.url, "original article") if article is not None else ""
-    label = f"open paragraph {source.paragraph} in the article"
-    links = f'<a class="rag-open" href="{esc(view)}" target="_blank">{label}</a>'
-    return (
-        f'<li class="rag-source"><div class="rag-source-head"><span class="rag-num">{esc(source.label)}</span> '
-        f"<strong>{esc(source.title)}</strong></div>"
-        f'<div class="rag-byline">{byline(article, source.paragraph, source.score)}</div>'
-        f'<blockquote class="rag-passage">{highlight(source.text, source.quote)}</blockquote>'
-        f'<div class="rag-links">{DOT.join(x for x in (links, original) if x)}</div></li>'
-    )
-
-
-OPEN_PANEL = '<details class="rag-sources" open>'
-CLOSED_PANEL = '<details class="rag-sources">'
-
-
-def sources_panel(heading: str, sources: Sequence[Source], articles: Mapping[str, Article]) -> str:
-    if not sources:
-        return ""
-    cards = "".join(source_card(s, articles.get(s.doc_id)) for s in sources)
-    return (
-        f'{OPEN_PANEL}<summary>{esc(heading)} ({len(sources)})</summary>'
-        f'<ol class="rag-source-list">{cards}</ol></details>'
-    )
-
-
-MARKERS = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")  # [1], [1, 3]
-
-
-def cite_anchor(citation: Citation) -> str:
-    href = with_quote(citation.url, citation.quote)
-    tip = f"{citation.title}, paragraph {citation.paragraph}"
-    return f'<a class="rag-cite" href="{esc(href)}" target="_blank" title="{esc(tip)}">{citation.number}</a>'
-
-
-def marker_html(numbers: str, citations: Mapping[int, Citation]) -> str | None:
-    """One [n] or [n, m] marker as links, or None when it names no citation (then it stays text)."""
-    cited = [citations.get(int(n)) for n in numbers.split(",")]
-    if not all(cited):
-        return None
-    return "[" + ", ".join(cite_anchor(c) for c in cited) + "]"
-
-
-def linked_text(text: str, citations: Sequence[Citation]) -> str:
-    """Escaped answer text whose [n] markers link to the cited paragraphs."""
-    by_number = {c.number: c for c in citations}
-    out, pos = [], 0
-    for match in MARKERS.finditer(text):
-        link = marker_html(match.group(1), by_number)
-        if link is not None:
-            out += [esc(text[pos : match.start()]), link]
-            pos = match.end()
-    out.append(esc(text[pos:]))
-    return "<br>".join("".join(out).splitlines())  # the answer's own line breaks, kept visible
-
-
-def notice_html(message: str, kind: str = "rag-notice", role: str = "note") -> str:
-    return f'<div class="{kind}" role="{role}">{esc(message)}</div>'
-
-
-def answer_html(answer: Answer, articles: Mapping[str, Article]) -> str:
-    """The bot message: the answer with linked markers and its sources, or a notice and related passages."""
-    if answer.abstained:
-        text = linked_text(answer.text, answer.citations) or "The articles do not answer this question."
-        related = [Source.from_hit(i, h) for i, h in enumerate(answer.passages, 1)]
-        return (
-            f'<div class="rag-abstain" role="note"><strong>No answer found in the articles.</strong> {text}</div>'
-            + sources_panel("Related passages", related, articles)
-        )
-    sources = [Source.from_citation(c) for c in answer.citations]
-    return (
-        f'<div class="rag-answer">{linked_text(answer.text, answer.citations)}</div>'
-        f'<div class="rag-confidence">confidence {answer.confidence:.0%}</div>'
-        + sources_panel("Sources", sources, articles)
-    )
-
-
-def fold(text: Any) -> Any:
-    return text.replace(OPEN_PANEL, CLOSED_PANEL) if isinstance(text, str) else text
-
-
-def collapse_panels(message: dict) -> dict:
-    """An earlier turn with its sources folded, so the newest answer stands out.
-
-    Gradio hands messages back with content as a list of {"type": "text", "text": ...} parts."""
-    content = message.get("content")
-    if isinstance(content, list):
-        content = [{**part, "text": fold(part.get("text"))} if isinstance(part, dict) else part for part in content]
-    return {**message, "content": fold(content)}
-
-
-def user_message(question: str) -> dict:
-    # Wrapped in a <div> so markdown leaves the escaped text alone (no headings from "#", no links).
-    return {"role": "user", "content": f'<div class="rag-question">{esc(question)}</div>'}
-
-
-def bot_message(content_html: str) -> dict:
-    # One line: a blank line (say, inside a passage) would end markdown's HTML block and let it re-format the rest.
-    return {"role": "assistant", "content": " ".join(content_html.splitlines())}
-
-
-def reply_html(assistant, question: str, history: Sequence[str], top_k: Any, selected, date_from, date_to) -> str:
-    """The bot message for one question; failures become a message, never a traceback."""
-    try:
-        doc_ids = filter_doc_ids(assistant.articles, selected, date_from, date_to)
-        if doc_ids is not None and not doc_ids:
-            return notice_html("No article matches the article and date filters; widen them and ask again.")
-        answer = assistant.ask(question, history=list(history), top_k=int(top_k), doc_ids=doc_ids)
-        return answer_html(answer, assistant.articles)
-    except BadRequest as err:
-        return notice_html(str(err))
-    except Exception:
-        log.exception("answering %r failed", question)
-        return notice_html(ANSWER_FAILED, "rag-error", "alert")
-
-
-# ---------------------------------------------------------------- Gradio UI
-
-CHAT_CSS = """
-.rag-answer { line-height: 1.6; }
-a.rag-cite { font-size: .85em; font-weight: 600; text-decoration: none; padding: 0 .1em; }
-.rag-confidence { font-size: .85em; opacity: .7; margin-top: .3rem; }
-.rag-abstain, .rag-notice { border-left: 4px solid #d97706; background: rgba(245, 158, 11, .12);
-  padding: .5rem .75rem; border-radius: 6px; }
-.rag-error { border-left: 4px solid #dc2626; background: rgba(239, 68, 68, .12);
-  padding: .5rem .75rem; border-radius: 6px; }
-details.rag-sources { margin-top: .6rem; }
-details.rag-sources summary { cursor: pointer; font-weight: 600; }
-ol.rag-source-list { list-style: none; padding: 0; margin: .4rem 0 0; }
-li.rag-source { border: 1px solid rgba(128, 128, 128, .3); border-radius: 8px; padding: .5rem .7rem; margin: .5rem 0; }
-.rag-num { font-weight: 700; margin-right: .2rem; }
-.rag-byline, .rag-links { font-size: .85em; opacity: .8; }
-blockquote.rag-passage { margin: .4rem 0; padding-left: .6rem; border-left: 3px solid rgba(128, 128, 128, .4);
-  font-size: .92em; }
-blockquote.rag-passage mark { background: #ffe066; color: #111; }
+# A native date input: labelled, limited to the corpus's dates (so its picker opens there), flagged when invalid.
+DATE_TEMPLATE = (
+    '<label class="rag-date"><span class="rag-date-label">${field}</span>'
+    '<input type="date" min="${min}" max="${max}" aria-describedby="rag-filter-error-text"'
+    " ${invalid ? 'aria-invalid=\"true\"' : ''}></label>"
+)
+DATE_JS = """
+const input = element.querySelector('input');
+const read = () => { props.value = input.validity.badInput ? 'not a date' : input.value; };
+input.addEventListener('change', read);
+input.addEventListener('input', read);
 """
 
 
-def article_choices(articles: Mapping[str, Article]) -> list[tuple[str, str]]:
-    """(label, doc_id) pairs for the filter; the id is added where two articles share a title."""
-    titles = [a.title for a in articles.values()]
-    return sorted(
-        ((a.title if titles.count(a.title) == 1 else f"{a.title} ({a.doc_id})"), a.doc_id) for a in articles.values()
-    )
+@lru_cache(maxsize=None)
+def static_text(name: str) -> str:
+    return (STATIC / name).read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- reading the controls
+
+
+def clamp_passages(value: Any) -> tuple[int, str]:
+    """The passage count to use, and a note for the reader when what they typed was out of range or no number."""
+    try:
+        number = int(round(float(value)))
+    except (TypeError, ValueError, OverflowError):
+        return DEFAULT_TOP_K, f"\u201cPassages to consider\u201d was not a number; {DEFAULT_TOP_K} were used."
+    clamped = min(max(number, MIN_PASSAGES), MAX_PASSAGES)
+    if clamped != number:
+        return clamped, (
+            f"\u201cPassages to consider\u201d goes from {MIN_PASSAGES} to {MAX_PASSAGES}: "
+            f"{number} was read as {clamped}."
+        )
+    return clamped, ""
+
+
+def read_question(message: Any) -> tuple[str, str]:
+    """The question as it will be answered (white space collapsed, cut to its first 2,000 characters) and a note."""
+    text = " ".join(str(message or "").split())
+    if len(text) > MAX_QUESTION_CHARS:
+        return text[:MAX_QUESTION_CHARS], (
+            f"Your question had {len(text):,} characters; only its first {MAX_QUESTION_CHARS:,} were used."
+        )
+    return text, ""
+
+
+def field_error_html(message: str = "") -> str:
+    role = ' role="alert"' if message else ""
+    return render("field_error.html", message=message, role=role)
+
+
+# ---------------------------------------------------------------- answering
+
+
+def answer_turn(assistant, pending: Turn, history: Sequence[str], top_k: int, doc_ids) -> Turn:
+    """The pending turn with its answer, or with a notice; failures become a message, never a traceback."""
+    if doc_ids is not None and not doc_ids:
+        return replace(pending, notice=NO_ARTICLE_MATCHES)
+    try:
+        answer = assistant.ask(pending.question, history=list(history), top_k=top_k, doc_ids=doc_ids)
+    except Exception:
+        log.exception("answering %r failed", pending.question)
+        return replace(pending, notice=ANSWER_FAILED, error=True)
+    return replace(pending, answer=answer)
 
 
 def make_respond(assistant):
-    def respond(message, chat, questions, top_k, selected, date_from, date_to):
-        """Show the question at once, then the answer; earlier questions feed `ask(history=...)`."""
-        question = " ".join(str(message or "").split())
+    def respond(message, turns, top_k, selected, date_from, date_to):
+        """Show the question at once, then the answer; earlier questions feed `ask(history=...)`.
+
+        Yields (question box, conversation HTML, turns, passages, date-field message, options panel)."""
+        turns = list(turns or [])
+        articles = assistant.articles
+        question, cut_note = read_question(message)
         if not question:
-            yield message, chat, questions
+            yield message, gr.skip(), turns, gr.skip(), gr.skip(), gr.skip()
             return
-        chat = [*map(collapse_panels, chat or []), user_message(question)]
-        yield "", chat, questions
-        reply = reply_html(assistant, question, questions or [], top_k, selected, date_from, date_to)
-        yield "", [*chat, bot_message(reply)], [*(questions or []), question]
+        try:
+            filters = read_filters(articles, selected, date_from, date_to)
+            doc_ids = filter_doc_ids(articles, selected, date_from, date_to)
+        except BadDate as err:  # a field message; the question stays in the box for another try
+            yield message, render_conversation(turns, articles), turns, gr.skip(), field_error_html(str(err)), gr.Accordion(open=True)
+            return
+        passages, passages_note = clamp_passages(top_k)
+        pending = Turn(question, notes=tuple(n for n in (cut_note, passages_note) if n), filters=filters)
+        yield "", render_conversation([*turns, pending], articles), turns, passages, field_error_html(), gr.skip()
+        done = answer_turn(assistant, pending, [t.question for t in turns], passages, doc_ids)
+        answered = [*turns, done]
+        yield "", render_conversation(answered, articles), answered, passages, gr.skip(), gr.skip()
 
     return respond
 
@@ -245,41 +143,78 @@ def make_api_ask(assistant):
     return ask
 
 
+# ---------------------------------------------------------------- the page
+
+
+def article_choices(articles: Mapping[str, Article]) -> list[tuple[str, str]]:
+    """(label, doc_id) pairs for the filter; the id is added where two articles share a title."""
+    titles = [a.title for a in articles.values()]
+    return sorted(
+        ((a.title if titles.count(a.title) == 1 else f"{a.title} ({a.doc_id})"), a.doc_id) for a in articles.values()
+    )
+
+
+def date_field(label: str, articles: Mapping[str, Article], elem_id: str) -> gr.HTML:
+    period = corpus_period(articles)
+    first, last = (str(period[0]), str(period[1])) if period else ("", "")
+    return gr.HTML(
+        "", html_template=DATE_TEMPLATE, js_on_load=DATE_JS, apply_default_css=False, elem_id=elem_id, field=label,
+        min=first, max=last, invalid=False,
+    )  # fmt: skip
+
+
 def build_blocks(assistant) -> gr.Blocks:
     articles = assistant.articles
+    respond = make_respond(assistant)
     with gr.Blocks(title="Ask the articles", analytics_enabled=False) as blocks:
-        gr.Markdown("## Ask the articles\nAnswers quote the articles; click a number to read the passage in context.")
-        questions = gr.State([])  # the raw earlier questions: the chat itself only holds escaped HTML
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    label="Conversation", show_label=False, height=620, elem_id="rag-chat", latex_delimiters=[],
-                    feedback_options=None, buttons=[], placeholder="Ask a question about the articles.",
+        gr.HTML(render("header.html", count=len(articles)), js_on_load=None, apply_default_css=False, elem_id="rag-header")
+        turns = gr.State([])  # the Turn objects; the page only holds their HTML
+        with gr.Row(elem_id="rag-main", equal_height=False):
+            with gr.Column(scale=3, min_width=300, elem_id="rag-chat-column"):
+                log_html = gr.HTML(
+                    render_conversation([], articles), js_on_load=static_text("conversation.js"), apply_default_css=False,
+                    elem_id="rag-chat",
                 )
-                with gr.Row():
+                with gr.Row(elem_id="rag-composer"):
                     box = gr.Textbox(
-                        placeholder="Ask a question\u2026", show_label=False, scale=5, elem_id="rag-question"
-                    )
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
-                    clear = gr.Button("New conversation", scale=1)
-                gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[box], label="Examples")
-            with gr.Column(scale=1, min_width=260):
-                top_k = gr.Slider(1, 10, value=DEFAULT_TOP_K, step=1, label="Passages to consider")
-                chosen = gr.Dropdown(
-                    choices=article_choices(articles), multiselect=True, label="Only these articles",
-                    info="Leave empty to search all articles.",
-                )
-                date_from = gr.DateTime(include_time=False, type="string", label=FROM_LABEL)
-                date_to = gr.DateTime(include_time=False, type="string", label=UNTIL_LABEL)
-                gr.Markdown(esc(date_summary(articles)))
-                gr.HTML(f'<a href="/articles" target="_blank">Browse all {len(articles)} articles</a>')
-        inputs = [box, chatbot, questions, top_k, chosen, date_from, date_to]
-        respond = make_respond(assistant)
+                        label="Your question", show_label=False, placeholder="Ask a question\u2026", lines=1,
+                        max_lines=6, scale=5, min_width=160, elem_id="rag-question", container=False,
+                    )  # fmt: skip
+                    send = gr.Button("Ask", variant="primary", scale=0, min_width=72, elem_id="rag-ask")
+                    clear = gr.Button("New chat", scale=0, min_width=96, elem_id="rag-new")
+                with gr.Row(elem_id="rag-examples"):
+                    examples = [(gr.Button(e, size="sm", elem_classes="rag-example"), e) for e in EXAMPLES]
+                with gr.Accordion("Search options", open=False, elem_id="rag-options") as options:
+                    top_k = gr.Number(
+                        DEFAULT_TOP_K, label=PASSAGES_LABEL, precision=0, step=1, elem_id="rag-top-k",
+                        info="How many of the best-matching passages the answer may quote from.",
+                    )  # fmt: skip
+                    chosen = gr.Dropdown(
+                        choices=article_choices(articles), multiselect=True, label="Only these articles",
+                        info="Leave empty to search all articles.", elem_id="rag-articles",
+                    )  # fmt: skip
+                    with gr.Row():
+                        date_from = date_field(FROM_LABEL, articles, "rag-date-from")
+                        date_to = date_field(UNTIL_LABEL, articles, "rag-date-to")
+                    field_error = gr.HTML(field_error_html(), js_on_load=None, apply_default_css=False, elem_id="rag-filter-error")
+                    gr.Markdown(date_summary(articles), elem_classes="rag-date-summary")
+            with gr.Column(scale=2, min_width=300, elem_id="rag-evidence-column"):
+                gr.HTML(render("evidence.html"), js_on_load=None, apply_default_css=False, elem_id="rag-evidence")
+        inputs = [box, turns, top_k, chosen, date_from, date_to]
+        outputs = [box, log_html, turns, top_k, field_error, options]
+        asking = dict(js=static_text("echo.js"), show_progress="hidden", api_visibility="private")
         for event in (box.submit, send.click):
-            event(respond, inputs, [box, chatbot, questions], api_visibility="private")
-        clear.click(lambda: ("", [], []), None, [box, chatbot, questions], api_visibility="private")
-        chatbot.clear(lambda: [], None, [questions], api_visibility="private")
+            event(respond, inputs, outputs, **asking)
+        for button, text in examples:
+            button.click(lambda text=text: text, None, box, api_visibility="private", queue=False).then(
+                respond, inputs, outputs, **asking
+            )
+        clear.click(
+            lambda: ("", render_conversation([], articles), []), None, [box, log_html, turns], api_visibility="private"
+        )
         gr.api(make_api_ask(assistant), api_name="ask")
     return blocks
 
 
+def chat_css() -> str:
+    return static_text("chat.css")

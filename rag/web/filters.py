@@ -89,11 +89,11 @@ class Filters:
         return bool(self.titles or self.start or self.end)
 
     def describe(self) -> str:
-        """ "only 2 chosen articles (A; B), published from 2020-01-01 until 2021-12-31", or ""."""
+        """'only “A”, published from 2020-01-01 until 2021-12-31', or '' when nothing is filtered."""
         parts = []
         if self.titles:
-            noun = "article" if len(self.titles) == 1 else f"{len(self.titles)} chosen articles"
-            parts.append(f"only {noun} ({'; '.join(self.titles)})")
+            quoted = "; ".join(f"“{t}”" for t in self.titles)
+            parts.append(f"only {quoted}" if len(self.titles) == 1 else f"only {len(self.titles)} articles ({quoted})")
         if self.start or self.end:
             span = " ".join(
                 x for x in (f"from {self.start}" if self.start else "", f"until {self.end}" if self.end else "") if x
