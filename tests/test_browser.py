@@ -48,6 +48,7 @@ def open_chat(browser: Browser, url: str, viewport: dict) -> Page:
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(url)
     page.locator("#rag-question textarea").wait_for()
+    page.wait_for_function("() => !!window.ragEcho")  # the chat's script is listening
     return page
 
 
@@ -179,7 +180,8 @@ def test_question_appears_at_once_with_a_progress_line_on_a_slow_network(page):
 
 def open_options(page: Page) -> None:
     page.get_by_role("button", name=re.compile("Search options")).click()
-    page.locator("#rag-date-from input").wait_for()
+    page.locator("#rag-date-from input[data-bound]").wait_for()  # its script listens from now on
+    page.locator("#rag-date-to input[data-bound]").wait_for()
 
 
 def test_a_bad_date_range_is_a_field_message_and_the_question_stays(page):

@@ -48,6 +48,8 @@ const input = element.querySelector('input');
 const read = () => { props.value = input.validity.badInput ? 'not a date' : input.value; };
 input.addEventListener('change', read);
 input.addEventListener('input', read);
+if (input.value) read();  // typed before this ran
+input.dataset.bound = 'true';
 """
 
 
