@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from rag.chunking import CHUNKER_VERSION, chunk_article
-from rag.ingest import ARTICLE_SUFFIXES, METADATA_FILE, load_articles
+from rag.ingest import ARTICLE_SUFFIXES, CLEANING_VERSION, METADATA_FILE, load_articles
 from rag.store import (
     FORMAT_VERSION,
     BuildStore,
@@ -79,8 +79,10 @@ def content_key(text: str) -> str:
 
 
 def corpus_fingerprint(seeds_dir: Path, model_id: str) -> str:
-    """Changes whenever an article file, the metadata, the chunker, the recipe or the model changes."""
-    digest = hashlib.sha256(f"{FORMAT_VERSION}|{CHUNKER_VERSION}|{INDEX_RECIPE}|{model_id}".encode())
+    """Changes whenever an article file, the metadata, the cleaning rules, the chunker, the recipe or the model
+    changes."""
+    settings = f"{FORMAT_VERSION}|{CLEANING_VERSION}|{CHUNKER_VERSION}|{INDEX_RECIPE}|{model_id}"
+    digest = hashlib.sha256(settings.encode())
     for path in sorted(seeds_dir.iterdir()) if seeds_dir.is_dir() else []:
         if path.is_file() and (path.suffix.lower() in ARTICLE_SUFFIXES or path.name == METADATA_FILE):
             digest.update(path.name.encode() + b"\0")

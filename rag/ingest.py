@@ -9,45 +9,21 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.furniture import is_furniture, without_furniture_sentences
 from rag.types import Article, Paragraph
 
 log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md")
+# Part of every index's fingerprint: bump it when a cleaning rule changes what an article keeps, so builds
+# made with the old rules are rebuilt (2: furniture judged whole, issue 13).
+CLEANING_VERSION = "2"
 METADATA_FILE = "sources.toml"
 MAX_ARTICLE_BYTES = 5_000_000
 
 TERMINAL = ".!?\"'”’)…"
 HONORIFICS = re.compile(r"^(?:Prof(?:essor)?|Dr|Mr|Mrs|Ms|Sir)\.?\s+", re.I)
 
-# Site furniture. Each pattern is matched (case-insensitively) against a whole line or paragraph of at
-# most FURNITURE_MAX_WORDS words, so an article that merely discusses, say, copyright keeps its text.
-FURNITURE_MAX_WORDS = 80
-FURNITURE_PATTERNS = tuple(
-    re.compile(p, re.I)
-    for p in (
-        r"^(post|add|leave|write) (a |new |your )*(comment|reply)",
-        r"^\W*\d+\s+comments?\W*$|\|\s*\d+\s+comments?\s*$",
-        r"^\d+\s*[-+*x×]\s*\d+\s*=\s*\??$",  # captcha sums
-        r"solve this simple math problem",
-        r"content of this field is kept private",
-        r"email address will not be published|required fields are marked",
-        r"^(contact|about) us$",
-        r"^share\b|\bshare\s*[-–:|]\s*\w+$|^(tweet|email|print|whatsapp|facebook|wechat)$",
-        r"\badvert(isement|orial)?s?\b|^sponsored( content)?\b",
-        r"^(photo|image|picture|video)\s*(credit|source|courtesy)s?\s*:?",
-        r"^(copyright|©)|all rights reserved",
-        r"^licen[cs]e\b.*\d|^registration (number|no)",
-        r"^(most|recently) (viewed|read|popular|shared)\b",
-        r"^(culled|adapted|reprinted|republished) from\b",
-        r"(don'?t|doesn'?t|do not|does not) necessarily (reflect|represent)",
-        r"^if you have a specific expertise",
-        r"^(read more|related( articles| stories)?|subscribe|sign up|follow us|newsletter)\b",
-        r"^(tags?|topics?|keywords?)\s*:",
-        r"global edition|中文",
-        r"^[\w’'&.-]+( [\w’'&.-]+)?( / [\w’'&.-]+( [\w’'&.-]+){0,2}){1,}$",  # breadcrumbs: Home / Opinion / ...
-    )
-)
 PHOTO_CREDIT = re.compile(r"\s\|\s*[A-Z][A-Z0-9 /.,&'-]{2,}$")  # "Caption text. | POOL / VIA KYODO"
 READ_MORE_TAIL = re.compile(r"\s*(\.{3}|…)?\s*(read )?more\s*(>>|»|→)\s*$", re.I)
 META_FILE_STEMS = re.compile(r"^[A-Z][A-Z0-9_-]*$")  # README, SOURCES, LICENSE: notes, not articles
@@ -153,13 +129,6 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
-def is_furniture(unit: str) -> bool:
-    """A line or paragraph that is page furniture rather than article text."""
-    if word_count(unit) > FURNITURE_MAX_WORDS:
-        return False
-    return any(p.search(unit) for p in FURNITURE_PATTERNS)
-
-
 def is_body(unit: str) -> bool:
     """Looks like running text: a sentence, or long enough to be one."""
     words = word_count(unit)
@@ -180,13 +149,11 @@ def is_heading_like(unit: str) -> bool:
     )
 
 
-def is_hard_wrapped(lines: list[str]) -> bool:
-    """PDF-style text: many lines, almost all of them short enough to be a column's width."""
-    long_lines = [len(line) for line in lines if len(line.strip()) >= 40]
-    if len(long_lines) < 8:
-        return False
-    long_lines.sort()
-    return long_lines[int(0.9 * (len(long_lines) - 1))] <= 120
+def column_width(lines: list[str]) -> int:
+    """The width most long lines keep to (their 90th percentile), 0 when there are too few to tell.
+    PDF-style hard-wrapped text is many lines almost all within a column's width (at most 120)."""
+    long_lines = sorted(len(line) for line in lines if len(line.strip()) >= 40)
+    return long_lines[int(0.9 * (len(long_lines) - 1))] if len(long_lines) >= 8 else 0
 
 
 def join_wrapped_lines(lines: list[str]) -> str:
@@ -204,10 +171,24 @@ def join_wrapped_lines(lines: list[str]) -> str:
     return out
 
 
+def drop_furniture_lines(block: list[str], width: int = 0) -> list[str]:
+    """A block's lines without furniture lines. In hard-wrapped text (`width` > 0) a line that continues an
+    unfinished sentence, or runs to the column's width, is running text, never furniture on its own: a
+    line may start "share a long history …" or end "… the Advertisement" mid-sentence."""
+    kept = []
+    for line in block:
+        continues = bool(kept) and kept[-1].rstrip()[-1:] not in TERMINAL
+        running = width and (continues or len(line.rstrip()) >= 0.75 * width)
+        if running or not is_furniture(line.strip()):
+            kept.append(line)
+    return kept
+
+
 def split_units(body: str) -> list[str]:
     """Candidate paragraphs: blank-line separated blocks, rejoined when the text is hard-wrapped."""
     lines = [line.rstrip() for line in body.split("\n")]
-    wrapped = is_hard_wrapped(lines)
+    width = column_width(lines)
+    wrapped = 0 < width <= 120
     blocks: list[list[str]] = [[]]
     for line in lines:
         if line.strip():
@@ -216,7 +197,7 @@ def split_units(body: str) -> list[str]:
             blocks.append([])
     units = []
     for block in blocks:
-        kept = [line for line in block if not is_furniture(line.strip())]
+        kept = drop_furniture_lines(block, width if wrapped else 0)
         if wrapped:
             joined = join_wrapped_lines(kept)
             if joined:
@@ -314,8 +295,10 @@ def lay_out(units: list[str]) -> Layout:
         note = FOOTNOTE_LINE.match(unit)
         if note:
             footnotes.append(note.group(2).strip())
-        elif not is_furniture(unit) and not is_editorial_note(unit):
-            kept.append(unit)
+        elif not is_editorial_note(unit):  # judged whole: its "More >>" tail is part of what marks it
+            unit = without_furniture_sentences(unit)
+            if unit:
+                kept.append(unit)
     # The first line is the title unless it reads as running text; bylines may follow it.
     if kept and word_count(kept[0]) <= 20 and kept[0][-1:] not in ".,;":
         title = kept.pop(0)

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real model (loaded once), an assistant over the repo's seeds, small corpora."""
+"""Shared fixtures: the real model (loaded once), an assistant over the repo's seeds, small corpora; and the
+rule that a test needing ../shared or Chromium fails, never skips, when they are missing."""
 
 import os
 import shutil
@@ -11,6 +12,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
+SHARED = REPO.parent / "shared"  # the team's data beside the repository (CI lays a copy there too)
+CHROMIUM = Path("/usr/bin/chromium")
+DEV_SET = SHARED / "eval" / "questions.jsonl"
+# The only way to let a missing optional resource skip its tests (a developer without ../shared or Chromium).
+# Unset, or anything else, and such a test FAILS: CI must never go green with the quality gate gone.
+OPTIONAL_ENV = "RAG_TEST_OPTIONAL"
 
 PARAGRAPHS = [
     "The harbour authority of Northport approved a new container terminal on 3 March 2021 after a long debate.",
@@ -18,6 +25,69 @@ PARAGRAPHS = [
     "The mayor, Alice Brennan, argued that the project would create 4,000 jobs within five years.",
     "Construction began in June 2022 and is expected to finish in 2026, according to the port's own plan.",
 ]
+
+
+# ---------------------------------------------------------------- resources a test may need
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs_shared(*paths): needs these files under ../shared (fails if missing)")
+    config.addinivalue_line("markers", "needs_chromium: drives /usr/bin/chromium (fails if missing)")
+    config.addinivalue_line("markers", "slow: builds the seed index or starts processes; left out of mutation runs")
+
+
+def missing_resources(item) -> list[str]:
+    missing = []
+    for marker in item.iter_markers("needs_shared"):
+        for relative in marker.args or (".",):
+            if not (SHARED / relative).exists():
+                missing.append(f"{SHARED / relative} (the team's shared data beside the repository)")
+    if item.get_closest_marker("needs_chromium") and not CHROMIUM.exists():
+        missing.append(f"{CHROMIUM} (`apt-get install chromium`, as `make test` does)")
+    return missing
+
+
+def pytest_runtest_setup(item):
+    missing = missing_resources(item)
+    if not missing:
+        return
+    message = "missing " + "; ".join(missing)
+    if os.environ.get(OPTIONAL_ENV) == "skip":
+        pytest.skip(f"{message} ({OPTIONAL_ENV}=skip)")
+    pytest.fail(f"{message}. Set {OPTIONAL_ENV}=skip to skip such tests on purpose.", pytrace=False)
+
+
+def examples(default: int) -> int:
+    """Hypothesis examples for a property; mutation runs, which repeat it per mutant, ask for fewer."""
+    return int(os.environ.get("RAG_HYPOTHESIS_EXAMPLES", default))
+
+
+def load_dev_set():
+    from rag.evaluation import load_questions
+
+    return load_questions(DEV_SET) if DEV_SET.exists() else []
+
+
+def pytest_generate_tests(metafunc):
+    """`dev_question` runs a test once per dev-set question; without the dev set it is one test that fails
+    (through needs_shared) instead of none at all."""
+    if "dev_question" in metafunc.fixturenames:
+        questions = load_dev_set()
+        marks = [pytest.mark.needs_shared("eval/questions.jsonl")]
+        params = [pytest.param(q, id=q.id, marks=marks) for q in questions] or [
+            pytest.param(None, id="dev-set-missing", marks=marks)
+        ]
+        metafunc.parametrize("dev_question", params)
+
+
+def pytest_collection_modifyitems(config, items):
+    # A test on the seed index costs a build the mutation runs cannot pay for every mutant.
+    for item in items:
+        if "seed_assistant" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
+# ---------------------------------------------------------------- fixtures
 
 
 @pytest.fixture(scope="session")

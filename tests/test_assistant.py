@@ -11,13 +11,14 @@ from rag.question import MAX_QUESTION_CHARS, clean_question
 from rag.payload import answer_to_dict
 
 from conftest import PARAGRAPHS, REPO, write_article
+from oracle import ungrounded
 
 
-def test_a_huge_question_is_cut_to_the_limit_and_answered(seed_assistant):
+def test_a_huge_question_is_cut_to_the_limit_and_gets_a_grounded_reply(seed_assistant):
     question = "Why did China ban Japanese seafood? " + "blah " * 16_000  # 80,000+ characters
     ans = seed_assistant.ask(question)
     assert len(ans.question) <= MAX_QUESTION_CHARS
-    assert grounding_problems(ans) == []
+    assert grounding_problems(ans) == [] and ungrounded(ans, seed_assistant.articles) == []
 
 
 @pytest.mark.parametrize(
@@ -34,7 +35,7 @@ def test_a_huge_question_is_cut_to_the_limit_and_answered(seed_assistant):
 def test_odd_characters_are_handled(seed_assistant, question):
     ans = seed_assistant.ask(question)
     assert "\x00" not in ans.question and "\x1b" not in ans.question
-    assert grounding_problems(ans) == []
+    assert grounding_problems(ans) == [] and ungrounded(ans, seed_assistant.articles) == []
     json.dumps(answer_to_dict(ans))  # serialisable as the API sends it
 
 
@@ -53,7 +54,7 @@ def test_queries_during_a_rebuild_keep_a_whole_index(small_corpus, tmp_path, emb
         try:
             for _ in range(15):
                 ans = assistant.ask("Who is the mayor of Northport?")
-                assert grounding_problems(ans) == []
+                assert grounding_problems(ans) == [] and ungrounded(ans, assistant.articles) == []
                 answers.append(ans)
         except Exception as err:  # noqa: BLE001 - collected for the assertion below
             errors.append(err)

@@ -18,6 +18,9 @@ def run_cli(*args, index_dir, seeds=None, timeout=300):
     return subprocess.run(cmd + list(args), cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+pytestmark = pytest.mark.slow  # subprocesses that load the model: left out of mutation runs
+
+
 @pytest.fixture(scope="module")
 def cli_index(tmp_path_factory):
     index_dir = tmp_path_factory.mktemp("cli-index")
@@ -40,6 +43,19 @@ def test_ask_prints_sources_under_the_answer(cli_index):
                      "When was the Japan-China Treaty of Peace and Friendship signed?", index_dir=cli_index)
     assert result.returncode == 0, result.stderr
     assert "23 October" in result.stdout and "Sources:" in result.stdout and "/articles/" in result.stdout
+
+
+def test_a_follow_up_on_the_command_line_uses_history(cli_index):
+    """The CLI path of a conversation: the same follow-up, with and without --history, answered differently."""
+    follow_up = "When was that?"
+    first = "Who represented the Japanese government at the Belt and Road Forum?"
+    alone = run_cli("ask", follow_up, "--json", index_dir=cli_index)
+    with_history = run_cli("ask", follow_up, "--history", first, "--json", index_dir=cli_index)
+    assert alone.returncode == 0 and with_history.returncode == 0, alone.stderr + with_history.stderr
+    alone, with_history = json.loads(alone.stdout), json.loads(with_history.stdout)
+    assert not with_history["abstained"] and "May 2017" in with_history["answer"], with_history["answer"]
+    assert with_history["citations"][0]["doc_id"] == "001_53155a2f9b336c2e"
+    assert alone["abstained"] and "May 2017" not in alone["answer"]
 
 
 def test_search_json_and_text(cli_index):

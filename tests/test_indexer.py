@@ -124,6 +124,7 @@ def test_any_damaged_part_is_detected_and_rebuilt(small_corpus, tmp_path, counti
     assert hits and hits[0].doc_id == "port"
 
 
+@pytest.mark.slow
 def test_a_build_killed_mid_way_leaves_the_previous_index_serving(small_corpus, tmp_path, counting):
     """A real `python -m rag index` process, SIGKILLed while it embeds: the old build stays current and whole."""
     import os
@@ -159,3 +160,75 @@ def test_a_build_killed_mid_way_leaves_the_previous_index_serving(small_corpus, 
 
     survivor = load_index(index_dir / before)  # checksums verified: whole, not half-written
     assert survivor.manifest["articles"] == 2
+
+
+def current_build(index_dir):
+    return (index_dir / "CURRENT").read_text()
+
+
+def test_editing_an_article_is_seen_by_the_next_question_and_rebuilds(small_corpus, tmp_path, counting):
+    """The edit keeps the file's name, size and modification time: only its contents say it changed."""
+    import os
+
+    index_dir = tmp_path / "idx"
+    first = Assistant(seeds_dir=small_corpus, index_dir=index_dir, embedder=counting)
+    before = first.ask("Who is the mayor of Northport?")
+    assert "Alice Brennan" in before.text
+    build_before, manifest_before = current_build(index_dir), first.index.manifest
+    path = small_corpus / "port.txt"
+    stat = path.stat()
+    path.write_text(path.read_text(encoding="utf-8").replace("Alice Brennan", "Grace Okonkwo"), encoding="utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+
+    counting.encoded = 0
+    after = Assistant(seeds_dir=small_corpus, index_dir=index_dir, embedder=counting)  # the next process
+    answer = after.ask("Who is the mayor of Northport?")
+    assert "Grace Okonkwo" in answer.text and "Alice Brennan" not in answer.text, answer.text
+    # The rebuild happened: a new build is current, with a new fingerprint, and holds the new text.
+    assert current_build(index_dir) != build_before
+    assert after.index.manifest["corpus_hash"] != manifest_before["corpus_hash"]
+    assert any("Grace Okonkwo" in p.text for p in after.index.passages)
+    assert not any("Alice Brennan" in p.text for p in after.index.passages)
+    assert 0 < counting.encoded < len(after.index.passages) * 3  # only the changed paragraph re-embedded
+
+
+def test_rebuild_publishes_a_new_build_with_the_current_text(small_corpus, tmp_path, counting):
+    index_dir = tmp_path / "idx"
+    assistant = Assistant(seeds_dir=small_corpus, index_dir=index_dir, embedder=counting)
+    assistant.warm_up()
+    build_before = current_build(index_dir)
+    write_article(small_corpus, "port.txt", "Northport approves terminal",
+                  [p.replace("wetlands", "salt marshes") for p in PARAGRAPHS], byline="By Jane Roe")
+    assert assistant.search("salt marshes", top_k=1, mode="bm25") == []  # the loaded index is the old one
+    index = assistant.rebuild()
+    assert current_build(index_dir) != build_before
+    assert assistant.index is index and index.manifest["built_at"]
+    assert assistant.search("salt marshes", top_k=1, mode="bm25")[0].doc_id == "port"
+
+
+def test_fingerprint_follows_contents_names_metadata_cleaning_and_model(tmp_path, monkeypatch):
+    import rag.indexer
+    from rag.indexer import corpus_fingerprint
+
+    folder = tmp_path / "a"
+    folder.mkdir()
+    (folder / "one.txt").write_text("Alpha text.", encoding="utf-8")
+    base = corpus_fingerprint(folder, "model@1")
+    assert corpus_fingerprint(folder, "model@1") == base
+    assert corpus_fingerprint(folder, "model@2") != base
+    monkeypatch.setattr(rag.indexer, "CLEANING_VERSION", "next")  # new cleaning rules: rebuild
+    assert corpus_fingerprint(folder, "model@1") != base
+    monkeypatch.undo()
+    (folder / "one.txt").write_text("Alpha test.", encoding="utf-8")  # same size, other contents
+    edited = corpus_fingerprint(folder, "model@1")
+    assert edited != base
+    (folder / "notes.csv").write_text("ignored", encoding="utf-8")
+    (folder / "sub").mkdir()
+    assert corpus_fingerprint(folder, "model@1") == edited  # not an article: no rebuild
+    (folder / "sources.toml").write_text('["one.txt"]\ntitle = "T"\n', encoding="utf-8")
+    with_metadata = corpus_fingerprint(folder, "model@1")
+    assert with_metadata != edited
+    (folder / "one.txt").rename(folder / "two.txt")
+    assert corpus_fingerprint(folder, "model@1") != with_metadata  # renamed: ids and links change
+    assert corpus_fingerprint(tmp_path / "missing", "model@1") != base

@@ -68,3 +68,63 @@ def test_filter_by_article_and_empty_question(seed_assistant):
     assert seed_assistant.search("   ") == []
     with pytest.raises(ValueError):
         seed_assistant.search("x", mode="nonsense")
+
+
+# ---------------------------------------------------------------- three retrievers, three different winners
+
+THREE_WAY_QUESTION = "Why did the council reject the bridge proposal?"
+THREE_WAY = {
+    # every question word, one per short sentence: BM25 on whole passages ranks it first
+    "lexical": ("Council notes", "The council met on Tuesday. A proposal on parking fees was tabled. The bridge was "
+                                 "painted. The reject pile was full."),
+    # a paraphrase that answers, sharing only "bridge": closest in meaning
+    "paraphrase": ("Crossing shelved", "Why was the bridge plan turned down? The town board said the crossing's costs "
+                                       "had tripled."),
+    # three question words in one sentence: first for sentence BM25, second for the other two lists
+    "fused": ("Toll payments", "The council will reject cash for the bridge toll from May, drivers were told."),
+    "stadium": ("Stadium opens", "The football club opened its new stadium on Saturday, with forty thousand fans "
+                                 "watching the first match."),
+    "library": ("Library hours", "The public library will stay open until nine in the evening from next month, the "
+                                 "head librarian announced."),
+    "harvest": ("Harvest report", "Farmers in the valley reported a record apple harvest this autumn thanks to a warm "
+                                  "and dry summer."),
+}
+
+
+@pytest.fixture(scope="module")
+def three_way(tmp_path_factory, embedder):
+    from rag import Assistant
+
+    from conftest import write_article
+
+    folder = tmp_path_factory.mktemp("three-way")
+    for name, (title, text) in THREE_WAY.items():
+        write_article(folder, f"{name}.txt", title, [text])
+    return Assistant(seeds_dir=folder, index_dir=tmp_path_factory.mktemp("three-way-index"), embedder=embedder)
+
+
+def test_bm25_dense_and_hybrid_each_have_their_own_winner(three_way):
+    """Dense ranks paraphrase > fused > lexical, passage BM25 lexical > fused, sentence BM25 fused first: only
+    reciprocal rank fusion of all three puts `fused` on top. A hybrid that returned one list alone fails."""
+    tops = {mode: three_way.search(THREE_WAY_QUESTION, top_k=3, mode=mode)[0].doc_id
+            for mode in ("bm25", "dense", "hybrid")}
+    assert tops == {"bm25": "lexical", "dense": "paraphrase", "hybrid": "fused"}
+    hybrid = three_way.search(THREE_WAY_QUESTION, top_k=3, mode="hybrid")
+    assert [h.doc_id for h in hybrid] == ["fused", "lexical", "paraphrase"]
+    assert hybrid[0].dense_rank == 2 and hybrid[0].lexical_rank == 2  # second in both, first once fused
+
+
+def test_the_default_mode_is_hybrid(three_way):
+    assert three_way.search(THREE_WAY_QUESTION, top_k=1)[0].doc_id == "fused"
+
+
+def test_an_article_filter_searches_all_of_its_passages_not_only_the_candidates(three_way):
+    """With a filter every passage of the chosen articles is ranked, however few candidates the retriever takes
+    (a corpus larger than CANDIDATES would otherwise lose the filtered article's passages). Mutation survivor."""
+    from rag.retrieval import Retriever
+
+    index = three_way.index
+    vector = three_way.encode_query(THREE_WAY_QUESTION)
+    retriever = Retriever(index, candidates=1)
+    assert [h.doc_id for h in retriever.search(THREE_WAY_QUESTION, vector, top_k=3, doc_ids={"harvest"})] == ["harvest"]
+    assert len(retriever.search(THREE_WAY_QUESTION, vector, top_k=6)) <= 3  # unfiltered: the candidates only
