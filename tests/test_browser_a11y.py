@@ -7,6 +7,8 @@ from axe_playwright_python.sync_playwright import Axe
 
 from test_browser import DESKTOP, PHONE, SEAFOOD, UNANSWERABLE, ask, browser, open_chat  # noqa: F401 (fixture)
 
+pytestmark = pytest.mark.needs_chromium  # without it these tests fail, not skip (conftest; RAG_TEST_OPTIONAL=skip)
+
 AXE_OPTIONS = {"runOnly": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]}
 BLOCKING = {"serious", "critical"}
 
