@@ -39,12 +39,14 @@ def browser():
         chromium.close()
 
 
-def open_chat(browser: Browser, url: str, viewport: dict) -> Page:
-    """A fresh page on the chat; `page.dialogs` records every alert/confirm the page tries to open."""
+def open_chat(browser: Browser, url: str, viewport: dict, accept_dialogs: bool = False) -> Page:
+    """A fresh page on the chat; `page.dialogs` records every alert/confirm the page opens (dismissed, or
+    accepted when asked)."""
     page = browser.new_context(viewport=viewport).new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.dialogs = []
-    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    answer = (lambda d: d.accept()) if accept_dialogs else (lambda d: d.dismiss())
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), answer(dialog)))
     page.goto(url)
     page.locator("#rag-question textarea").wait_for()
     page.wait_for_function("() => !!window.ragEcho")  # the chat's script is listening
@@ -193,6 +195,8 @@ def test_a_bad_date_range_is_a_field_message_and_the_question_stays(page):
     message = page.locator("#rag-filter-error-text")
     message.filter(has_text="is after").wait_for()
     assert message.get_attribute("role") == "alert"
+    assert page.locator("#rag-date-from input").get_attribute("aria-invalid") == "true"
+    assert page.locator("#rag-date-to input").get_attribute("aria-invalid") is None
     page.wait_for_timeout(300)
     assert box.input_value() == SEAFOOD and page.locator(TURN).count() == 0
 

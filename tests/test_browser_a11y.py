@@ -39,6 +39,20 @@ def test_chat_has_no_serious_axe_violation_empty_answered_or_abstained(browser, 
         page.context.close()
 
 
+def test_chat_in_the_dark_theme_has_no_serious_axe_violation(browser, web_url):
+    page = browser.new_context(viewport=DESKTOP, color_scheme="dark").new_page()
+    try:
+        page.goto(web_url)
+        page.locator("#rag-question textarea").wait_for()
+        page.wait_for_function("() => !!window.ragEcho")
+        ask(page, SEAFOOD)
+        page.get_by_role("button", name="Search options").click()
+        page.locator("#rag-date-from input").wait_for()
+        assert blocking(violations(page)) == []
+    finally:
+        page.context.close()
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_article_page_has_no_serious_axe_violation(browser, web_url, seed_assistant, viewport):
     citation = seed_assistant.ask(SEAFOOD).citations[0]

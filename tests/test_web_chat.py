@@ -81,6 +81,7 @@ def test_a_bad_date_is_a_field_message_and_the_question_stays(seed_assistant):
     assert box == SEAFOOD and turns == [] and 'data-status' not in page
     assert "'Published from' is after 'Published until'" in unescape(field_message) and 'role="alert"' in field_message
     assert panel.open is True  # the search options open to show it
+    assert 'data-field="Published from"' in field_message  # the field the page marks invalid
 
 
 def test_date_filter_that_excludes_the_answer_abstains_and_says_so(seed_assistant):

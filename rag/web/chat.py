@@ -37,11 +37,10 @@ EXAMPLES = (
 MIN_PASSAGES, MAX_PASSAGES = 1, 10  # the chat's range for "Passages to consider" (the REST API allows 20)
 PASSAGES_LABEL = f"Passages to consider ({MIN_PASSAGES}\u2013{MAX_PASSAGES})"
 
-# A native date input: labelled, limited to the corpus's dates (so its picker opens there), flagged when invalid.
+# A native date input: labelled, limited to the corpus's dates (so its picker opens there).
 DATE_TEMPLATE = (
     '<label class="rag-date"><span class="rag-date-label">${field}</span>'
-    '<input type="date" min="${min}" max="${max}" aria-describedby="rag-filter-error-text"'
-    " ${invalid ? 'aria-invalid=\"true\"' : ''}></label>"
+    '<input type="date" min="${min}" max="${max}" aria-describedby="rag-filter-error-text"></label>'
 )
 DATE_JS = """
 const input = element.querySelector('input');
@@ -86,9 +85,9 @@ def read_question(message: Any) -> tuple[str, str]:
     return text, ""
 
 
-def field_error_html(message: str = "") -> str:
-    role = ' role="alert"' if message else ""
-    return render("field_error.html", message=message, role=role)
+def field_error_html(message: str = "", field: str = "") -> str:
+    """The message under the date fields; `field` names the one to mark invalid (field_error.js does)."""
+    return render("field_error.html", message=message, field=field)
 
 
 # ---------------------------------------------------------------- answering
@@ -121,7 +120,8 @@ def make_respond(assistant):
             filters = read_filters(articles, selected, date_from, date_to)
             doc_ids = filter_doc_ids(articles, selected, date_from, date_to)
         except BadDate as err:  # a field message; the question stays in the box for another try
-            yield message, render_conversation(turns, articles), turns, gr.skip(), field_error_html(str(err)), gr.Accordion(open=True)
+            page = render_conversation(turns, articles)
+            yield message, page, turns, gr.skip(), field_error_html(str(err), err.field), gr.Accordion(open=True)
             return
         passages, passages_note = clamp_passages(top_k)
         pending = Turn(question, notes=tuple(n for n in (cut_note, passages_note) if n), filters=filters)
@@ -161,7 +161,7 @@ def date_field(label: str, articles: Mapping[str, Article], elem_id: str) -> gr.
     first, last = (str(period[0]), str(period[1])) if period else ("", "")
     return gr.HTML(
         "", html_template=DATE_TEMPLATE, js_on_load=DATE_JS, apply_default_css=False, elem_id=elem_id, field=label,
-        min=first, max=last, invalid=False,
+        min=first, max=last,
     )  # fmt: skip
 
 
@@ -198,7 +198,10 @@ def build_blocks(assistant) -> gr.Blocks:
                     with gr.Row():
                         date_from = date_field(FROM_LABEL, articles, "rag-date-from")
                         date_to = date_field(UNTIL_LABEL, articles, "rag-date-to")
-                    field_error = gr.HTML(field_error_html(), js_on_load=None, apply_default_css=False, elem_id="rag-filter-error")
+                    field_error = gr.HTML(
+                        field_error_html(), js_on_load=static_text("field_error.js"), apply_default_css=False,
+                        elem_id="rag-filter-error",
+                    )  # fmt: skip
                     gr.Markdown(date_summary(articles), elem_classes="rag-date-summary")
             with gr.Column(scale=2, min_width=300, elem_id="rag-evidence-column"):
                 gr.HTML(render("evidence.html"), js_on_load=None, apply_default_css=False, elem_id="rag-evidence")
