@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
@@ -35,6 +37,9 @@ def test_chat_has_no_serious_axe_violation_empty_answered_or_abstained(browser, 
         page.get_by_role("button", name="Search options").click()
         page.locator("#rag-date-from input").wait_for()
         assert blocking(violations(page)) == [], "with the search options open"
+        page.get_by_role("button", name=re.compile(r"^Articles \(")).click()
+        page.locator("#rag-article-list li").first.wait_for()
+        assert blocking(violations(page)) == [], "with the articles open"
     finally:
         page.context.close()
 

@@ -11,22 +11,30 @@ import httpx
 from fastapi import FastAPI
 
 
-def create_app(assistant) -> FastAPI:
-    """The whole web app; its own routes are added before Gradio takes over everything else under /."""
+def create_app(assistant, host: str = "127.0.0.1") -> FastAPI:
+    """The whole web app; its own routes are added before Gradio takes over everything else under /.
+
+    `host` is the address the app is bound to: on a loopback address anyone who reaches the app may add and
+    remove articles; on any other, only with the token in RAG_ADMIN_TOKEN (rag.web.access)."""
     import gradio as gr
 
+    from rag.readers import MAX_FILE_BYTES
+    from rag.web.access import write_access
     from rag.web.api import add_api_routes
     from rag.web.chat import build_blocks, chat_css
     from rag.web.pages import add_page_routes
 
+    access = write_access(host)
     app = FastAPI(title="Ask the articles", docs_url=None, redoc_url=None, openapi_url=None)
-    add_api_routes(app, assistant)
+    add_api_routes(app, assistant, access)
     add_page_routes(app, assistant)
-    blocks = build_blocks(assistant)
+    blocks = build_blocks(assistant, access)
     # show_error=False: an unexpected exception reaches the browser as a bare "Error", never its text.
     # The style sheet goes into <head> as it is: Gradio's css= would scope it inside its own frame.
     head = f"<style>{chat_css()}</style>"
-    return gr.mount_gradio_app(app, blocks, path="/", head=head, show_error=False, footer_links=["api"])
+    return gr.mount_gradio_app(
+        app, blocks, path="/", head=head, show_error=False, footer_links=["api"], max_file_size=MAX_FILE_BYTES
+    )
 
 
 def wait_until_serving(url: str, deadline: float) -> None:

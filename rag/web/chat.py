@@ -12,6 +12,7 @@ import gradio as gr
 
 from rag.question import MAX_QUESTION_CHARS
 from rag.types import Article
+from rag.web.access import TOKEN_ENV, WriteAccess
 from rag.web.api import DEFAULT_TOP_K, answer_payload, parse_ask_request
 from rag.web.conversation import ANSWER_FAILED, NO_ARTICLE_MATCHES, Turn, render_conversation
 from rag.web.filters import (
@@ -24,6 +25,7 @@ from rag.web.filters import (
     filter_doc_ids,
     read_filters,
 )
+from rag.web.library import add_files, remove_article, render_article_list, token_refusal
 from rag.web.markup import render
 
 log = logging.getLogger(__name__)
@@ -126,11 +128,68 @@ def make_respond(assistant):
         passages, passages_note = clamp_passages(top_k)
         pending = Turn(question, notes=tuple(n for n in (cut_note, passages_note) if n), filters=filters)
         yield "", render_conversation([*turns, pending], articles), turns, passages, field_error_html(), gr.skip()
-        done = answer_turn(assistant, pending, [t.question for t in turns], passages, doc_ids)
+        history = [t.question for t in turns if t.question]  # not the page's own messages
+        done = answer_turn(assistant, pending, history, passages, doc_ids)
         answered = [*turns, done]
         yield "", render_conversation(answered, articles), answered, passages, gr.skip(), gr.skip()
 
     return respond
+
+
+# ---------------------------------------------------------------- adding and removing articles
+
+
+def status_html(message: str) -> str:
+    return render("upload_status.html", message=message)
+
+
+def after_change(assistant, access: WriteAccess, turns: list[Turn]) -> tuple:
+    """What changes on the page once the articles changed: the log, the list, the filters and the header."""
+    articles = assistant.articles
+    return (
+        render_conversation(turns, articles),
+        turns,
+        render_article_list(articles, access.possible),
+        gr.Dropdown(choices=article_choices(articles)),
+        render("header.html", count=len(articles)),
+        gr.Accordion(label=library_label(articles, access)),
+    )
+
+
+def make_add(assistant, access: WriteAccess):
+    def add(paths, token, turns):
+        """Read and index each file, with a progress line; then a message naming each new article.
+
+        Yields (progress line, the file control, then what after_change gives)."""
+        turns = list(turns or [])
+        paths = [p for p in (paths or []) if p]
+        if not paths:
+            yield (gr.skip(),) * 8
+            return
+        refusal = token_refusal(access, token)
+        if refusal:
+            yield ("", None, *after_change(assistant, access, [*turns, Turn("", notice=refusal)]))
+            return
+        for progress, turn in add_files(assistant, paths):
+            if turn is None:
+                yield (status_html(progress), *(gr.skip(),) * 7)
+            else:
+                turns = [*turns, turn]
+                yield ("", gr.skip(), render_conversation(turns, assistant.articles), turns, *(gr.skip(),) * 4)
+        yield ("", None, *after_change(assistant, access, turns))
+
+    return add
+
+
+def make_remove(assistant, access: WriteAccess):
+    def remove(token, turns, event: gr.EventData):
+        turns = list(turns or [])
+        doc_id = str((event._data or {}).get("doc_id", ""))
+        refusal = token_refusal(access, token)
+        turn = Turn("", notice=refusal) if refusal else remove_article(assistant, doc_id)
+        return after_change(assistant, access, [*turns, turn])
+
+    return remove
 
 
 def make_api_ask(assistant):
@@ -156,20 +215,26 @@ def article_choices(articles: Mapping[str, Article]) -> list[tuple[str, str]]:
     )
 
 
-def date_field(label: str, articles: Mapping[str, Article], elem_id: str) -> gr.HTML:
+def date_limits(articles: Mapping[str, Article]) -> tuple[str, str]:
     period = corpus_period(articles)
-    first, last = (str(period[0]), str(period[1])) if period else ("", "")
+    return (str(period[0]), str(period[1])) if period else ("", "")
+
+
+def date_field(label: str, articles: Mapping[str, Article], elem_id: str) -> gr.HTML:
+    first, last = date_limits(articles)
     return gr.HTML(
         "", html_template=DATE_TEMPLATE, js_on_load=DATE_JS, apply_default_css=False, elem_id=elem_id, field=label,
         min=first, max=last,
     )  # fmt: skip
 
 
-def build_blocks(assistant) -> gr.Blocks:
+def build_blocks(assistant, access: WriteAccess) -> gr.Blocks:
     articles = assistant.articles
     respond = make_respond(assistant)
     with gr.Blocks(title="Ask the articles", analytics_enabled=False) as blocks:
-        gr.HTML(render("header.html", count=len(articles)), js_on_load=None, apply_default_css=False, elem_id="rag-header")
+        header = gr.HTML(
+            render("header.html", count=len(articles)), js_on_load=None, apply_default_css=False, elem_id="rag-header"
+        )
         turns = gr.State([])  # the Turn objects; the page only holds their HTML
         with gr.Row(elem_id="rag-main", equal_height=False):
             with gr.Column(scale=3, min_width=300, elem_id="rag-chat-column"):
@@ -203,6 +268,12 @@ def build_blocks(assistant) -> gr.Blocks:
                         elem_id="rag-filter-error",
                     )  # fmt: skip
                     gr.Markdown(date_summary(articles), elem_classes="rag-date-summary")
+                with gr.Accordion(library_label(articles, access), open=False, elem_id="rag-library") as library:
+                    uploads, token, upload_status = upload_controls(access)
+                    article_list = gr.HTML(
+                        render_article_list(articles, access.possible), js_on_load=static_text("articles.js"),
+                        apply_default_css=False, elem_id="rag-article-list",
+                    )  # fmt: skip
             with gr.Column(scale=2, min_width=300, elem_id="rag-evidence-column"):
                 gr.HTML(render("evidence.html"), js_on_load=None, apply_default_css=False, elem_id="rag-evidence")
         inputs = [box, turns, top_k, chosen, date_from, date_to]
@@ -214,11 +285,41 @@ def build_blocks(assistant) -> gr.Blocks:
             button.click(lambda text=text: text, None, box, api_visibility="private", queue=False).then(
                 respond, inputs, outputs, **asking
             )
+        changed = [log_html, turns, article_list, chosen, header, library]
+        if uploads is not None:
+            uploads.upload(
+                make_add(assistant, access), [uploads, token, turns], [upload_status, uploads, *changed],
+                show_progress="hidden", api_visibility="private",
+            )  # fmt: skip
+        article_list.click(
+            make_remove(assistant, access), [token, turns], changed, show_progress="hidden", api_visibility="private"
+        )
         clear.click(
             lambda: ("", render_conversation([], articles), []), None, [box, log_html, turns], api_visibility="private"
         )
         gr.api(make_api_ask(assistant), api_name="ask")
     return blocks
+
+
+def library_label(articles: Mapping[str, Article], access: WriteAccess) -> str:
+    return f"Articles ({len(articles)}){': add your own' if access.possible else ''}"
+
+
+def upload_controls(access: WriteAccess) -> tuple[gr.File | None, gr.Textbox, gr.HTML]:
+    """The upload control (none where no one may write), the admin token field (only where one is needed)."""
+    token = gr.Textbox(
+        label="Admin token", type="password", visible=access.needs_token, elem_id="rag-token",
+        info=f"The value of {TOKEN_ENV} on the server: this app is open to the network.",
+    )  # fmt: skip
+    if not access.possible:
+        gr.Markdown("Adding articles is turned off on this server.", elem_classes="rag-date-summary")
+        return None, token, gr.HTML("", visible=False)
+    uploads = gr.File(
+        file_count="multiple", label="Add articles: saved web pages (HTML), PDFs, Markdown or text, up to 20 MB each",
+        elem_id="rag-upload",
+    )  # fmt: skip
+    status = gr.HTML(status_html(""), js_on_load=None, apply_default_css=False, elem_id="rag-upload-status")
+    return uploads, token, status
 
 
 def chat_css() -> str:

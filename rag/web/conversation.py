@@ -19,19 +19,22 @@ MARKERS = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")  # [1], [1, 3]
 
 @dataclass(frozen=True)
 class Turn:
-    """One question and what came back: an answer (or abstention), a notice, or nothing yet (pending)."""
+    """One question and what came back: an answer (or abstention), a notice, or nothing yet (pending).
+
+    A turn without a question is a message of the page itself (an article added or removed)."""
 
     question: str
     answer: Answer | None = None
     notice: str = ""
     error: bool = False
+    info: bool = False  # a notice that reports success (an article added) rather than a problem
     notes: tuple[str, ...] = ()  # how the question was read: cut to length, passages clamped
     filters: Filters = field(default_factory=Filters)
 
     @property
     def status(self) -> str:
         if self.notice:
-            return "error" if self.error else "notice"
+            return "error" if self.error else "info" if self.info else "notice"
         if self.answer is None:
             return "pending"
         return "abstained" if self.answer.abstained else "answered"
@@ -49,10 +52,11 @@ class Source:
     quote: str
     byline: str
     original_url: str  # the publisher's page, only when it is http(s)
+    page: int | None = None  # the PDF page the paragraph starts on
 
     @property
     def place(self) -> str:
-        return f"paragraph {self.paragraph}"
+        return f"page {self.page}, paragraph {self.paragraph}" if self.page else f"paragraph {self.paragraph}"
 
     @property
     def name(self) -> str:
@@ -78,7 +82,8 @@ def byline(article: Article | None) -> str:
 def source_of(number: int, doc_id: str, title: str, paragraph: int, url: str, text: str, quote: str, articles):
     article = articles.get(doc_id)
     original = safe_external_url(article.url) if article is not None else ""
-    return Source(number, title, paragraph, with_quote(url, quote), text, quote, byline(article), original)
+    page = article.page_of(paragraph) if article is not None else None
+    return Source(number, title, paragraph, with_quote(url, quote), text, quote, byline(article), original, page)
 
 
 def citation_source(c: Citation, articles: Mapping[str, Article]) -> Source:
