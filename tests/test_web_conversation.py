@@ -41,8 +41,8 @@ def test_answer_and_question_text_are_escaped():
 
 def test_a_marker_naming_no_citation_stays_text_and_adjacent_markers_group():
     segments = answer_segments(cited_answer("One. [1][1] Two. [7]"), {1: turn_view(Turn("q", cited_answer()), {}).sources[0]})
-    assert [len(s.sources) for s in segments if s.sources] == [2]
-    assert "".join(s.text for s in segments) == "One.\u00a0 Two. [7]"  # no line break before a marker
+    assert [(s.text, len(s.sources)) for s in segments if s.sources] == [("One. ", 2)]  # word and marker together
+    assert "".join(s.text for s in segments) == "One.  Two. [7]"
 
 
 def test_short_answer_is_bold_where_the_answer_says_it():

@@ -66,7 +66,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Segment:
-    """A stretch of answer text (bold when it is the short answer), or a marker: links to its sources."""
+    """A stretch of answer text (bold when it is the short answer), or a marker: links to its sources, after
+    `text`, the word the marker follows (so that the two stay on one line)."""
 
     text: str = ""
     strong: bool = False
@@ -114,12 +115,15 @@ def text_segments(text: str, start: int, bold: tuple[int, int] | None) -> list[S
     return [Segment(text[a - start : b - start], strong=bold[0] <= a and b <= bold[1]) for a, b in pieces]
 
 
-def glued(segments: list[Segment]) -> list[Segment]:
-    """The space before a marker made non-breaking: the marker never starts a line on its own."""
-    if segments and segments[-1].text.endswith(" "):
-        last = segments[-1]
-        segments[-1] = replace(last, text=last.text[:-1] + "\u00a0")
-    return segments
+def glued(segments: list[Segment], cited: tuple[Source, ...]) -> list[Segment]:
+    """The marker for `cited`, with the last word before it: kept on one line, a marker never starts a line."""
+    last = segments[-1] if segments else None
+    if last is None or last.strong or last.sources or not last.text.strip():
+        return [*segments, Segment(sources=cited)]
+    head, space, word = last.text.rstrip().rpartition(" ")
+    tail = last.text[len(last.text.rstrip()) :]
+    kept = [Segment(head + space)] if head or space else []
+    return [*segments[:-1], *kept, Segment(text=word + tail, sources=cited)]
 
 
 def answer_segments(answer: Answer, sources: Mapping[int, Source]) -> list[Segment]:
@@ -135,10 +139,9 @@ def answer_segments(answer: Answer, sources: Mapping[int, Source]) -> list[Segme
             continue  # a marker naming no citation stays text
         between = text[pos : match.start()]
         if segments and segments[-1].sources and not between.strip():
-            segments[-1] = Segment(sources=segments[-1].sources + tuple(cited))
+            segments[-1] = replace(segments[-1], sources=segments[-1].sources + tuple(cited))
         else:
-            segments += glued(text_segments(between, pos, bold))
-            segments.append(Segment(sources=tuple(cited)))
+            segments = glued(segments + text_segments(between, pos, bold), tuple(cited))
         pos = match.end()
     return segments + text_segments(text[pos:], pos, bold)
 
