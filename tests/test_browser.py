@@ -232,11 +232,10 @@ def test_passages_out_of_range_are_clamped_with_a_visible_note(page):
     assert_seafood_answer(turn)
 
 
-@pytest.mark.xfail(strict=True, reason="awaits the composer change: ask(top_k=n) uses n passages")
 def test_passages_to_consider_1_cites_only_the_first_passage(page, web_url):
     import httpx
 
-    question = "What did Kishida and Xi agree on at the APEC summit?"
+    question = SEAFOOD
     first = httpx.post(f"{web_url}/api/ask", json={"question": question, "top_k": 1}, timeout=60).json()["passages"][0]
     open_options(page)
     page.locator("#rag-top-k input").fill("1")
