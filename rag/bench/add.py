@@ -149,7 +149,7 @@ def add_section(opts: Options, workdir: Path, index_dir: Path, reuse: dict) -> t
         shutil.copytree(current, base / current.name)
         shutil.copy2(built / POINTER_FILE, base / POINTER_FILE)
         base_note = f"the plain build of {built_run.passages:,} recombined passages made earlier in this run (real vectors)"
-        source = "that build"
+        source = "the build it was copied from"
     else:
         corpus, built_run = workdir / "add-corpus", None
         sentences = seed_sentences(opts.seeds, index_dir)
