@@ -156,9 +156,9 @@ def add_section(opts: Options, workdir: Path, index_dir: Path, reuse: dict) -> t
         write_recombined_corpus(sentences, opts.passages, corpus)
         log(f"add: base index of {opts.passages:,} recombined passages, stand-in vectors")
         cmd = [sys.executable, "-m", "rag.bench", "add-base-worker", str(corpus), str(base), str(uploads)]
-        run_measured(cmd, child_env(), BUILD_TIMEOUT_S)
+        made = json.loads(run_measured(cmd, child_env(), BUILD_TIMEOUT_S)[1].strip().splitlines()[-1])
         base_note = (
-            f"{opts.passages:,} recombined passages built with stand-in vectors (rag.bench.add.standin_embedder: "
+            f"{made['passages']:,} recombined passages built with stand-in vectors (rag.bench.add.standin_embedder: "
             "the model's half hour skipped; every other stage real)"
         )
     mode = BuildStore.read_manifest(BuildStore(base).current()).get("sentence_vectors", "separate")
