@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     except (CorpusError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    uvicorn.run(create_app(assistant), host=args.host, port=args.port)
+    # the bind address decides who may add and remove articles (rag.web.access: loopback, else RAG_ADMIN_TOKEN)
+    uvicorn.run(create_app(assistant, host=args.host), host=args.host, port=args.port)
     return 0
 
 

@@ -173,7 +173,7 @@ def trim_to_words(candidate: Candidate, max_words: int) -> Candidate:
 # ---------------------------------------------------------------- citations
 
 
-def build_citations(groups: Sequence[Sequence[Candidate]]) -> tuple[str, tuple[Citation, ...]]:
+def build_citations(groups: Sequence[Sequence[Candidate]], index: CorpusIndex) -> tuple[str, tuple[Citation, ...]]:
     """Answer text with [n] markers after each sentence, and citations numbered in order of first use."""
     numbers: dict[int, int] = {}
     quotes: dict[int, list[Candidate]] = {}
@@ -291,7 +291,7 @@ def compose_answer(
     )
     if draft.confidence < threshold or names_no_one(draft, evidence.terms, index):
         return abstention(question, ABSTENTION_TEXT, evidence.hits, draft.confidence, evidence.query, notes)
-    text, citations = build_citations([[s.candidate for s in g] for g in draft.groups])
+    text, citations = build_citations([[s.candidate for s in g] for g in draft.groups], index)
     short = find_short_answer(best.candidate, evidence.terms, question, scorer, citations, text)
     return Answer(
         question=question,

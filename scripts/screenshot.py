@@ -1,4 +1,4 @@
-"""Write docs/screenshot.png: the real app answering the seafood question, with its sources (Debian Chromium)."""
+"""Remake docs/screenshot.png (desktop) and docs/screenshot-phone.png: the real app answering the seafood question."""
 
 from __future__ import annotations
 
@@ -8,13 +8,32 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run as `python scripts/screenshot.py` without installing the package
+sys.path.insert(0, str(REPO / "tests"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, SEAFOOD, ask  # noqa: E402  (the tests' browser setup)
+from test_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SEAFOOD, ask  # noqa: E402  (the tests' browser setup)
+
+DOCS = REPO / "docs"
 
 
-def main(out: Path = REPO / "docs" / "screenshot.png") -> int:
+def shoot(browser, url: str, viewport: dict, out: Path, tap_first_citation: bool) -> None:
+    page = browser.new_context(viewport=viewport).new_page()
+    page.goto(url)
+    page.locator("#rag-question textarea").wait_for()
+    turn = ask(page, SEAFOOD)
+    if tap_first_citation:  # on a phone the sources open under the answer
+        turn.locator("a.rag-cite").first.click()
+        page.wait_for_timeout(300)
+        turn.locator(".rag-question").scroll_into_view_if_needed()
+        page.evaluate("() => window.scrollTo(0, 0)")
+        page.locator("#rag-chat .rag-log").evaluate("log => { log.scrollTop = 0; }")
+    page.screenshot(path=str(out))
+    page.context.close()
+    print(f"wrote {out}")
+
+
+def main() -> int:
     from playwright.sync_api import sync_playwright
 
     from rag import Assistant
@@ -24,16 +43,9 @@ def main(out: Path = REPO / "docs" / "screenshot.png") -> int:
     assistant.warm_up()
     with serve_in_background(create_app(assistant)) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(url)
-        ask(page, SEAFOOD)
-        page.wait_for_timeout(500)  # let the chat finish its own scrolling first
-        # the question and its answer on top, rather than the last source the chat scrolled to
-        page.locator("#rag-chat .rag-question").last.evaluate("el => el.scrollIntoView({block: 'start'})")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(out))
+        shoot(browser, url, DESKTOP, DOCS / "screenshot.png", tap_first_citation=False)
+        shoot(browser, url, PHONE, DOCS / "screenshot-phone.png", tap_first_citation=True)
         browser.close()
-    print(f"wrote {out}")
     return 0
 
 

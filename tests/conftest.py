@@ -141,3 +141,12 @@ def clustered(rng, n, d=16, clusters=40):
 
 def brute_force(vectors, query, k):
     return list(np.argsort(-(vectors @ query), kind="stable")[:k])
+
+
+@pytest.fixture(scope="module")
+def web_url(seed_assistant):
+    """The real web app over the seeds (REST, article pages, chat) on a free port, one per test module."""
+    from rag.web import create_app, serve_in_background
+
+    with serve_in_background(create_app(seed_assistant)) as url:
+        yield url

@@ -1,8 +1,9 @@
-"""The chat in a real browser (Debian's Chromium via Playwright): an answer, its source link, no XSS."""
+"""The chat in a real browser (Debian's Chromium via Playwright), on a desktop and a phone screen."""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,7 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.needs_chromium  # without it these tests fail, not skip (conftest; RAG_TEST_OPTIONAL=skip)
 
-from playwright.sync_api import Page, sync_playwright
-
-from rag.web import create_app, serve_in_background
+from playwright.sync_api import Browser, Page, sync_playwright
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -20,15 +19,16 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
+DESKTOP = {"width": 1400, "height": 1000}
+PHONE = {"width": 390, "height": 844}
 SEAFOOD = "Why did China ban Japanese seafood?"
-REPLY = "#rag-chat .rag-answer, #rag-chat .rag-abstain, #rag-chat .rag-notice, #rag-chat .rag-error"
+SEAFOOD_ANSWER = re.compile(r"Fukushima.*\b(treated|contaminated|radioactive)\b.*\bwater\b|\bwater\b.*Fukushima", re.S)
+FOLLOW_UP = "When did that happen?"
+FOLLOW_UP_ANSWER = re.compile(r"\b(24 August 2023|late August)\b")
+UNANSWERABLE = "Who won the 2022 football world cup?"
+TURN = "#rag-chat .rag-turn"
+DONE = "#rag-chat .rag-turn:not([data-status=pending])"
 TIMEOUT_MS = 30_000
-
-
-@pytest.fixture(scope="module")
-def base_url(seed_assistant):
-    with serve_in_background(create_app(seed_assistant)) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -39,50 +39,209 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, base_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
+def open_chat(browser: Browser, url: str, viewport: dict, accept_dialogs: bool = False) -> Page:
+    """A fresh page on the chat; `page.dialogs` records every alert/confirm the page opens (dismissed, or
+    accepted when asked)."""
+    page = browser.new_context(viewport=viewport).new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    page.dialogs = []  # every alert/confirm the page tries to open
-    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(base_url)
+    page.dialogs = []
+    answer = (lambda d: d.accept()) if accept_dialogs else (lambda d: d.dismiss())
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), answer(dialog)))
+    page.goto(url)
+    page.locator("#rag-question textarea").wait_for()
+    page.wait_for_function("() => !!window.ragEcho")  # the chat's script is listening
+    return page
+
+
+@pytest.fixture
+def page(browser, web_url):
+    page = open_chat(browser, web_url, DESKTOP)
     yield page
-    context.close()
+    page.context.close()
 
 
-def ask(page: Page, question: str, replies_before: int = 0):
-    """Type a question, press Enter, and return the locator of the bot's reply."""
+@pytest.fixture
+def phone(browser, web_url):
+    page = open_chat(browser, web_url, PHONE)
+    yield page
+    page.context.close()
+
+
+def ask(page: Page, question: str):
+    """Type a question, press Enter, wait for its reply; return the locator of that turn."""
+    done = page.locator(DONE).count()
     box = page.locator("#rag-question textarea")
     box.fill(question)
     box.press("Enter")
-    page.wait_for_function(
-        "([sel, n]) => document.querySelectorAll(sel).length > n", arg=[REPLY, replies_before]
+    page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length > n", arg=[DONE, done])
+    page.wait_for_timeout(150)  # the scroll to the new answer runs right after the redraw
+    return page.locator(TURN).last
+
+
+def first_line_is_in_view(page: Page, turn) -> bool:
+    """Is the top of the reply inside both the chat's visible area and the window?"""
+    return page.evaluate(
+        """(turn) => {
+            const line = turn.querySelector('.rag-reply > p').getBoundingClientRect();
+            const chat = document.querySelector('#rag-chat .rag-log').getBoundingClientRect();
+            const bottom = Math.min(chat.bottom, window.innerHeight);
+            return line.top >= Math.max(chat.top, 0) && line.top + 20 <= bottom;
+        }""",
+        turn.element_handle(),
     )
-    return page.locator(REPLY).nth(replies_before)
 
 
-def test_answer_links_to_the_cited_paragraph(page):
-    reply = ask(page, SEAFOOD)
-    reply_class = reply.get_attribute("class")
-    if "rag-answer" in reply_class:
-        assert "Fukushima" in reply.inner_text()
-        link = page.locator("#rag-chat a.rag-cite").first
-    else:  # the composer abstained: the related passages are still listed with links
-        assert "rag-abstain" in reply_class, reply.inner_text()
-        assert page.locator("#rag-chat li.rag-source").count() > 0
-        link = page.locator("#rag-chat a.rag-open").first
-    href = link.get_attribute("href")
-    assert "/articles/" in href and "#p" in href
-    with page.context.expect_page() as opened:  # citation links open the article beside the chat
-        link.click()
+def assert_seafood_answer(turn) -> None:
+    assert turn.get_attribute("data-status") == "answered", turn.inner_text()
+    assert SEAFOOD_ANSWER.search(turn.locator(".rag-answer").inner_text()), turn.inner_text()
+
+
+# ---------------------------------------------------------------- answers and their sources
+
+
+@pytest.mark.parametrize("screen", ["page", "phone"])
+def test_answer_cites_fukushima_water_with_its_first_line_in_view(request, screen):
+    page = request.getfixturevalue(screen)
+    ask(page, "What did Kishida and Xi agree on at the APEC summit?")  # an earlier turn to scroll past
+    turn = ask(page, SEAFOOD)
+    assert_seafood_answer(turn)
+    assert first_line_is_in_view(page, turn)
+    link = turn.locator("a.rag-cite").first
+    assert re.fullmatch(r"Source 1: .+, paragraph \d+", link.get_attribute("aria-label"))
+    assert re.search(r"^/articles/[^?#]+\?q=.+#p\d+$", link.get_attribute("href"))
+
+
+def test_citation_click_selects_its_source_in_the_panel_and_the_link_opens_the_paragraph(page):
+    turn = ask(page, SEAFOOD)
+    assert_seafood_answer(turn)
+    citation = turn.locator("a.rag-cite").nth(1)
+    number = citation.get_attribute("data-source")
+    citation.click()
+    selected = page.locator("#rag-evidence .rag-source[aria-current=true]")
+    assert selected.count() == 1 and selected.get_attribute("data-source") == number
+    assert selected.is_visible() and len(page.context.pages) == 1  # a plain click stays on the chat
+    open_link = selected.locator("a", has_text="in the article")
+    with page.context.expect_page() as opened:
+        open_link.click()
     article = opened.value
     article.wait_for_load_state()
-    paragraph = href.rsplit("#", 1)[1]
-    target = article.locator(f"main p#{paragraph}")
-    assert target.is_visible()
+    paragraph = citation.get_attribute("href").rsplit("#", 1)[1]
     assert article.evaluate("document.querySelector(':target')?.id") == paragraph
-    assert article.locator("header h1").inner_text()
+    assert article.locator(f"main p#{paragraph} mark").count() >= 1
+    assert article.locator(f"main p#{paragraph}").is_visible()
+
+
+def test_citation_tap_on_a_phone_opens_the_sources_under_the_answer(phone):
+    turn = ask(phone, SEAFOOD)
+    assert_seafood_answer(turn)
+    assert not turn.locator("details.rag-turn-sources").evaluate("d => d.open")
+    turn.locator("a.rag-cite").first.click()
+    selected = turn.locator("details.rag-turn-sources .rag-source[aria-current=true]")
+    assert selected.is_visible() and selected.get_attribute("data-source") == "1"
+    assert SEAFOOD_ANSWER.search(selected.locator("mark").first.inner_text())
+
+
+def test_follow_up_in_the_browser_is_answered_with_the_conversation(page):
+    ask(page, SEAFOOD)
+    with_history = ask(page, FOLLOW_UP)
+    assert with_history.get_attribute("data-status") == "answered", with_history.inner_text()
+    with_text = with_history.locator(".rag-reply").inner_text()  # the locator follows the last turn: read it now
+    assert FOLLOW_UP_ANSWER.search(with_history.locator(".rag-answer").inner_text()), with_text
+    page.get_by_role("button", name="New chat").click()
+    page.wait_for_function("() => !document.querySelector('#rag-chat .rag-turn')")
+    alone = ask(page, FOLLOW_UP)
+    assert alone.locator(".rag-reply").inner_text() != with_text
+
+
+def test_abstention_lists_related_passages_in_the_panel_without_scores(page):
+    turn = ask(page, UNANSWERABLE)
+    assert turn.get_attribute("data-status") == "abstained"
+    assert turn.locator(".rag-abstain").inner_text() == "No answer was found in the articles."
+    panel = page.locator("#rag-evidence")
+    assert panel.locator(".rag-evidence-heading").inner_text() == "Related passages (not an answer)"
+    assert panel.locator(".rag-source").count() >= 1
+    assert not re.search(r"\b0\.\d+|score", panel.inner_text(), re.I)
+
+
+# ---------------------------------------------------------------- the controls
+
+
+def test_question_appears_at_once_with_a_progress_line_on_a_slow_network(page):
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 1500, "downloadThroughput": -1, "uploadThroughput": -1})
+    box = page.locator("#rag-question textarea")
+    box.fill(SEAFOOD)
+    box.press("Enter")
+    pending = page.locator("#rag-chat .rag-turn[data-status=pending]")
+    pending.locator(".rag-pending[role=status]").wait_for(timeout=1000)  # well before any reply could arrive
+    assert pending.locator(".rag-question-text").inner_text().endswith(SEAFOOD)
+    page.locator("#rag-chat .rag-turn[data-status=answered]").wait_for()
+
+
+def open_options(page: Page) -> None:
+    page.get_by_role("button", name=re.compile("Search options")).click()
+    page.locator("#rag-date-from input[data-bound]").wait_for()  # its script listens from now on
+    page.locator("#rag-date-to input[data-bound]").wait_for()
+
+
+def test_a_bad_date_range_is_a_field_message_and_the_question_stays(page):
+    open_options(page)
+    page.locator("#rag-date-from input").fill("2024-05-01")
+    page.locator("#rag-date-to input").fill("2020-01-01")
+    box = page.locator("#rag-question textarea")
+    box.fill(SEAFOOD)
+    box.press("Enter")
+    message = page.locator("#rag-filter-error-text")
+    message.filter(has_text="is after").wait_for()
+    assert message.get_attribute("role") == "alert"
+    assert page.locator("#rag-date-from input").get_attribute("aria-invalid") == "true"
+    assert page.locator("#rag-date-to input").get_attribute("aria-invalid") is None
+    page.wait_for_timeout(300)
+    assert box.input_value() == SEAFOOD and page.locator(TURN).count() == 0
+
+
+def test_date_fields_are_named_and_open_within_the_articles_dates(page, seed_assistant):
+    from rag.web.filters import corpus_period
+
+    open_options(page)
+    first, last = corpus_period(seed_assistant.articles)
+    for name in ("Published from", "Published until"):
+        field = page.get_by_label(name, exact=True)
+        assert field.get_attribute("type") == "date"
+        assert (field.get_attribute("min"), field.get_attribute("max")) == (str(first), str(last))
+
+
+def test_a_filter_that_excludes_the_answer_abstains_naming_the_filter(page):
+    open_options(page)
+    page.locator("#rag-date-from input").fill("2017-07-01")
+    page.locator("#rag-date-to input").fill("2018-12-31")
+    turn = ask(page, SEAFOOD)
+    assert turn.get_attribute("data-status") == "abstained"
+    assert turn.locator(".rag-abstain").inner_text() == (
+        "No answer was found with the filters on (published from 2017-07-01 until 2018-12-31)."
+    )
+
+
+def test_passages_out_of_range_are_clamped_with_a_visible_note(page):
+    open_options(page)
+    page.locator("#rag-top-k input").fill("25")
+    turn = ask(page, SEAFOOD)
+    assert "\u201cPassages to consider\u201d goes from 1 to 10: 25 was read as 10." in turn.locator(".rag-note").inner_text()
+    assert page.locator("#rag-top-k input").input_value() == "10"
+    assert_seafood_answer(turn)
+
+
+def test_passages_to_consider_1_cites_only_the_first_passage(page, web_url):
+    import httpx
+
+    question = SEAFOOD
+    first = httpx.post(f"{web_url}/api/ask", json={"question": question, "top_k": 1}, timeout=60).json()["passages"][0]
+    open_options(page)
+    page.locator("#rag-top-k input").fill("1")
+    turn = ask(page, question)
+    hrefs = [a.get_attribute("href") for a in turn.locator("a.rag-cite").all()]
+    assert hrefs and all(h.split("?")[0] + "#" + h.rsplit("#")[1] == first["url"] for h in hrefs)
 
 
 def test_markup_in_a_question_runs_nothing(page):
@@ -90,5 +249,31 @@ def test_markup_in_a_question_runs_nothing(page):
     ask(page, question)
     page.wait_for_timeout(500)  # give any injected handler time to fire
     assert page.dialogs == []
-    assert page.locator("#rag-chat .rag-question").last.inner_text() == question
+    assert page.locator("#rag-chat .rag-question-text").last.text_content() == "You asked: " + question
     assert page.locator("#rag-chat img[src='x']").count() == 0
+
+
+def test_a_long_question_says_it_was_cut(page):
+    turn = ask(page, SEAFOOD + " " + "and more " * 600)
+    assert "only its first 2,000 were used" in turn.locator(".rag-note").inner_text()
+    assert len(turn.locator(".rag-question-text").text_content()) == len("You asked: ") + 2000
+
+
+# ---------------------------------------------------------------- the phone
+
+
+def test_phone_tap_targets_width_and_no_sideways_scroll(phone):
+    turn = ask(phone, SEAFOOD)
+    assert_seafood_answer(turn)
+    small = phone.evaluate(
+        """() => [...document.querySelectorAll('#rag-chat a, #rag-chat button, #rag-chat summary, #rag-composer button,'
+                 + ' #rag-examples button, #rag-header a')]
+            .filter(e => e.offsetParent !== null)
+            .map(e => [e.textContent.trim().slice(0, 30), e.getBoundingClientRect()])
+            .filter(([_, r]) => r.width < 24 || r.height < 24)
+            .map(([t, r]) => `${t} ${r.width.toFixed(0)}x${r.height.toFixed(0)}`)"""
+    )
+    assert small == []
+    width = turn.locator(".rag-answer").evaluate("e => e.getBoundingClientRect().width")
+    assert width >= 0.85 * PHONE["width"]
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
