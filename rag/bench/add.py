@@ -44,7 +44,7 @@ def standin_embedder(cache_dir: str | Path):
 
     It never loads the model, and `cache_dir` (a folder of its own) is where the build keeps the vectors of
     the model's words for query expansion (rag.indexer.model_word_vectors): stand-in vectors in the shared
-    model cache would be found there by the next real build, which would have to embed them all again."""
+    model cache would be trusted by every later real build, and its query expansion would be noise."""
     from rag.build_vectors import content_key
     from rag.embedding import Embedder
     from rag.late_chunking import ContextVectors
