@@ -105,6 +105,16 @@ def test_the_report_section_is_replaced_and_other_sections_kept(tmp_path):
     assert text.count(bench.REPORT_START) == 1 and "kept" in text
 
 
+def test_the_latency_round_sees_the_query_embedding_inside_ask(seed_assistant):
+    from rag.bench.latency import ask_round
+
+    questions = ["Why did China ban Japanese seafood?", "When was the water released?"]
+    totals, embeds, retrievals = ask_round(seed_assistant, questions)
+    assert len(totals) == len(embeds) == len(retrievals) == 2
+    assert all(0 < embed < total for embed, total in zip(embeds, totals))  # the hook saw ask()'s own encoding
+    assert "encode" not in vars(seed_assistant.embedder)  # and is gone afterwards
+
+
 # ---------------------------------------------------------------- end to end
 
 
