@@ -33,7 +33,7 @@ SENTENCE_FURNITURE = tuple(
         r"(?:your )?email address will not be published|required fields are marked(?: with an asterisk)? ?\*?",
         r"(?:contact|about) us",
         rf"(?:(?:{_BUTTON})(?: (?:on|via|this(?: article| story| page)?))?[\s\-–:|/,]*)+",  # "Share - WeChat"
-        r"(?:photo|image|picture|video|graphic)s?\s*(?:credits?|sources?|courtesy)(?:\s*(?::|of|by)\s*[^.!?]{0,60})?",
+        r"(?:photo|image|picture|video|graphic)s?\s*(?:credits?|sources?|courtesy)(?:\s*(?::|(?:of|by)\b)\s*[^.!?]{0,60})?",
         r"\(\s*(?:credits?|courtesy)\s*:\s*[^.!?()]{1,60}\)|(?:credits?|courtesy)\s*:\s*[^.!?()]{1,60}",  # under a chart
         r"copyright|©|(?:copyright|©)(?:\s*(?:©|\(c\)|\d{4}(?:\s*[-–]\s*\d{4})?|[-–.,]))+|all rights reserved",
         r"licen[cs]e\b[^.!?]{0,60}?\d{4,}|registration (?:number|no\.?)\s*:?\s*[\w-]+",  # publishing licences
