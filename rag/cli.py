@@ -140,13 +140,18 @@ def command_articles(args) -> int:
 def command_eval(args) -> int:
     from rag.evaluation import DEFAULT_QUESTIONS, evaluate_dev_set, format_report
 
+    from rag.scoring import load_scorer
+
+    scorer = load_scorer(args.scorer) if args.scorer else None
     if args.squad:
         from rag.squad import evaluate_squad_file
 
         plot = Path(args.calibration) if args.calibration else None
-        print(evaluate_squad_file(Path(args.squad), model=args.model, calibration_plot=plot))
+        print(evaluate_squad_file(Path(args.squad), model=args.model, calibration_plot=plot, scorer=scorer))
         return 0
-    result, note = evaluate_dev_set(make_assistant(args), args.file or DEFAULT_QUESTIONS)
+    assistant = make_assistant(args)
+    assistant.scorer = scorer
+    result, note = evaluate_dev_set(assistant, args.file or DEFAULT_QUESTIONS)
     print(note + "\n\n" + format_report(result))
     return 0
 
@@ -247,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="questions .jsonl (default: ../shared/eval/questions.jsonl)")
     p.add_argument("--squad", help="a SQuAD-format file: its articles become a temporary corpus, its questions are asked")
     p.add_argument("--calibration", help="with --squad: draw the reliability diagram into this PNG")
+    p.add_argument("--scorer", help="answer scorer parameters (default: the shipped rag/models/answer_scorer.json)")
     p.set_defaults(run=command_eval)
 
     p = sub.add_parser("fit", help="refit the answer scorer on labelled questions (writes rag/models/)")

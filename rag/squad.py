@@ -353,7 +353,7 @@ def retrieval_table(assistant, squad: SquadSet, modes: Sequence[str] = ("dense",
 
 
 def evaluate_squad_file(
-    path: Path, model: str | None = None, embedder=None, calibration_plot: Path | None = None
+    path: Path, model: str | None = None, embedder=None, calibration_plot: Path | None = None, scorer=None
 ) -> str:
     """`python -m rag eval --squad PATH`: a temporary corpus and index from the file, every question asked,
     each article scored by the fit without it when the shipped fit used it (cross-validated by article)."""
@@ -365,7 +365,7 @@ def evaluate_squad_file(
     from rag.scoring import load_scorer
 
     squad = load_squad(path)
-    scorer = load_scorer()
+    scorer = scorer or load_scorer()
     with tempfile.TemporaryDirectory(prefix="rag-squad-") as tmp:
         write_corpus(squad, Path(tmp) / "corpus")
         assistant = Assistant(

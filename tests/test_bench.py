@@ -1,5 +1,6 @@
-"""The benchmark: it runs end to end on a tiny corpus and writes its report section; and the dense index it
-measures at scale (flat below a threshold, IVF above) against brute force. No timing is asserted."""
+"""The benchmark: it runs end to end on a tiny corpus and writes its report section; the "add" section's
+stand-in embedder and report; and the dense index it measures at scale (flat below a threshold, IVF above)
+against brute force. No timing is asserted."""
 
 import json
 import os
@@ -10,6 +11,8 @@ import numpy as np
 import pytest
 
 from rag import bench
+from rag.bench import add as bench_add
+from rag.bench.common import BuildRun, Report, timed_embedder
 from rag.store import SEARCH_THREADS, VectorIndex, import_faiss
 
 from conftest import REPO, brute_force, clustered
@@ -102,6 +105,16 @@ def test_the_report_section_is_replaced_and_other_sections_kept(tmp_path):
     assert text.count(bench.REPORT_START) == 1 and "kept" in text
 
 
+def test_the_latency_round_sees_the_query_embedding_inside_ask(seed_assistant):
+    from rag.bench.latency import ask_round
+
+    questions = ["Why did China ban Japanese seafood?", "When was the water released?"]
+    totals, embeds, retrievals = ask_round(seed_assistant, questions)
+    assert len(totals) == len(embeds) == len(retrievals) == 2
+    assert all(0 < embed < total for embed, total in zip(embeds, totals))  # the hook saw ask()'s own encoding
+    assert "encode" not in vars(seed_assistant.embedder)  # and is gone afterwards
+
+
 # ---------------------------------------------------------------- end to end
 
 
@@ -132,10 +145,87 @@ def test_the_add_section_alone_leaves_the_main_report_as_it_is(small_corpus, tmp
     report.write_text(f"# Benchmarks\n\n{bench.REPORT_START}\nearlier figures\n{bench.REPORT_END}\n")
     cmd = [
         sys.executable, "-m", "rag", "--seeds", str(small_corpus), "bench", "--quick", "--passages", "120",
-        "--skip", "latency,cold,build,scale,eval", "--output", str(report),
+        "--skip", "latency,cold,build,ray,scale,eval", "--output", str(report),
     ]
-    done = subprocess.run(cmd, cwd=REPO, env=dict(os.environ, HF_HUB_OFFLINE="1"), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cmd, cwd=REPO, env=dict(os.environ, HF_HUB_OFFLINE="1"), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     text = report.read_text()
     assert "earlier figures" in text and "remove one article" in text
-    assert "| add one article to a 1" in text and "stand-in vectors" in text and "extrapolated from" in text
+    assert text.count(bench.ADD_START) == 1 and text.count(bench.ADD_END) == 1
+    assert "| add one article to a 1" in text and "stand-in vectors" in text
+    assert "from-scratch build of the same generator's corpus" in text and "--skip latency,cold,build,ray,scale,eval" in text
+
+
+# ---------------------------------------------------------------- the "add" section's parts
+
+
+def test_the_standin_embedder_loads_no_model_and_keeps_its_word_vectors_apart(tmp_path, embedder):
+    from rag.indexer import model_word_vectors
+
+    standin = bench_add.standin_embedder(tmp_path / "standin-cache")
+    a, b = standin.encode(["Tokyo lifted the ban.", "Beijing did not."]), standin.encode(["Tokyo lifted the ban."])
+    assert a.shape == (2, embedder.dimension) and np.allclose(np.linalg.norm(a, axis=1), 1, atol=1e-5)
+    assert np.array_equal(a[0], b[0]) and not np.allclose(a[0], a[1])  # drawn from the text, nothing else
+    late = standin.encode_in_context(["One. Two."], [[(0, 4), (5, 9)]])
+    assert np.array_equal(late.sentences, standin.encode(["One.", "Two."])) and np.array_equal(late.passages, standin.encode(["One. Two."]))
+    assert standin.model_id == embedder.model_id  # its vectors are cached under the real model, to be reused
+    # a build keeps the model's word vectors in the embedder's cache and trusts them from there: the stand-in's
+    # go to its own folder, never to where the real model's are kept
+    words, vectors = model_word_vectors(standin)
+    assert len(words) > 1000 and np.array_equal(vectors[:5], standin.encode(words[:5]))
+    assert not np.allclose(vectors[:5], embedder.encode(words[:5]), atol=0.1)
+    (kept,) = (tmp_path / "standin-cache").rglob("words-*.npy")
+    assert np.array_equal(np.load(kept), vectors) and standin.cache_dir != embedder.cache_dir
+    assert standin.active_backend is None  # never loaded: its cache folder holds no exported graph
+    assert not list((tmp_path / "standin-cache").rglob("*.onnx"))
+
+
+def test_the_timed_embedder_counts_texts_and_a_late_chunked_passage_once():
+    timed = timed_embedder()
+    timed.encode(["The first text.", "The second."])
+    assert timed.texts == 2 and timed.seconds > 0
+    timed.seconds, timed.texts = 0.0, 0
+    timed.encode_in_context(["One sentence. Another one."], [[(0, 13), (14, 26)]])
+    assert timed.texts == 1 and timed.seconds > 0
+
+
+def test_the_scratch_baseline_extrapolates_linearly_only_from_another_size():
+    run = BuildRun(passages=2_000, sentences=6_000, seconds=40.0, embed_seconds=30.0, peak_rss_mb=900.0)
+    seconds, note = bench_add.scratch_baseline(run, 100_000, "a sample")
+    assert seconds == 2_000.0 and "extrapolated from 2,000 passages built in 40.0 s (a sample" in note
+    assert bench_add.scratch_baseline(run, 2_000, "that build") == (40.0, "40 s (that build, this run)")
+
+
+ADD_FIGURES = {
+    "passages": 100_000, "load_seconds": 3.0, "remove_seconds": 1.5, "rebuild_seconds": 120.0,
+    "rebuild_embedded": 3, "bm25_seconds": 9.0,
+    "adds": [
+        {"seconds": 4.0, "embed_seconds": 0.5, "texts": 80, "doc_id": "a"},
+        {"seconds": 2.0, "embed_seconds": 0.25, "texts": 40, "doc_id": "b"},
+        {"seconds": 3.0, "embed_seconds": 0.75, "texts": 60, "doc_id": "c"},
+    ],
+}
+
+
+def test_the_add_report_gives_medians_beside_its_baselines(tmp_path):
+    targets, tables = bench_add.add_report(ADD_FIGURES, "a base", "separate", (2_000.0, "2000 s (that build, this run)"))
+    (target,), (table,) = targets, tables
+    assert target.value == "3.00 s (median of 3; 0.50 s of it embedding)"
+    assert target.baseline == "full rebuild 120 s with cached embeddings; 2000 s from scratch"
+    rows = dict(table.rows)
+    assert rows["add one article: median of 3"] == "3.00 s" and rows["remove one article"] == "1.50 s"
+    assert rows["  first add of the process (loads nltk's Punkt and the tokenizer)"] == "4.00 s"
+    assert "60 texts" in rows["  of which embedding its passages and sentences (median texts embedded)"]
+    assert any("9.0 s more, 3.0 times the add" in note for note in table.notes)
+    assert any("each embedded on its own" in note for note in table.notes)
+    opts = bench.Options(seeds=tmp_path, questions=tmp_path / "q.jsonl", quick=True)
+    block = bench_add.render_add(Report((("CPU", "test"),), tuple(targets), tuple(tables)), opts)
+    assert block.startswith(bench.ADD_START) and block.rstrip().endswith(bench.ADD_END)
+    assert "`python -m rag bench --quick --skip latency,cold,build,ray,scale,eval`" in block
+    assert "| add one article to a 100,000-passage index (no numeric target) | 3.00 s" in block
+    path = tmp_path / "BENCHMARKS.md"  # its own block: the main one is kept, and it is replaced in place
+    path.write_text(f"# Benchmarks\n\n{bench.REPORT_START}\nmain\n{bench.REPORT_END}\n")
+    for _ in range(2):
+        bench.write_report(path, block, bench.ADD_START, bench.ADD_END)
+    text = path.read_text()
+    assert text.count(bench.ADD_START) == 1 and "main" in text

@@ -23,6 +23,12 @@ def worker_main(argv: Sequence[str]) -> int:
     p = sub.add_parser("load-worker")
     p.add_argument("index")
     p.add_argument("questions")
+    p = sub.add_parser("add-base-worker")
+    for name in ("corpus", "index", "uploads"):
+        p.add_argument(name)
+    p = sub.add_parser("add-worker")
+    for name in ("corpus", "index", "uploads", "articles"):
+        p.add_argument(name)
     args = parser.parse_args(argv)
     if args.worker == "build-worker":
         from rag.bench.build import build_worker
@@ -36,10 +42,18 @@ def worker_main(argv: Sequence[str]) -> int:
         from rag.bench.ray_section import compare_worker
 
         compare_worker(args.plain, args.ray, args.questions)
-    else:
+    elif args.worker == "load-worker":
         from rag.bench.scaling import load_worker
 
         load_worker(args.index, args.questions)
+    elif args.worker == "add-base-worker":
+        from rag.bench.add import base_worker
+
+        base_worker(args.corpus, args.index, args.uploads)
+    else:
+        from rag.bench.add import add_worker
+
+        add_worker(args.corpus, args.index, args.uploads, args.articles)
     return 0
 
 

@@ -8,11 +8,10 @@ import math
 import random
 import shutil
 import sys
-import time
 from pathlib import Path
 from typing import Sequence
 
-from rag.bench.common import BuildRun, Options, Table, Target, child_env, log, peak_rss_mb, run_measured
+from rag.bench.common import BuildRun, Options, Table, Target, child_env, log, peak_rss_mb, run_measured, timed_embedder
 
 PARAGRAPHS_PER_ARTICLE = 50
 TARGET_PASSAGES_PER_S = 150.0
@@ -46,31 +45,12 @@ def build_worker(seeds: str, index_dir: str, ray_address: str | None = None) -> 
     """In a child process: build an index as `python -m rag index [--ray]` does, timing the embedder apart
     (on Ray the embedding runs in the actors, so only the wall time is known)."""
     from rag import Assistant
-    from rag.embedding import Embedder
 
-    class TimedEmbedder(Embedder):
-        seconds = 0.0
-
-        def encode(self, texts, show_progress=False):
-            started = time.perf_counter()
-            try:
-                return super().encode(texts, show_progress)
-            finally:
-                TimedEmbedder.seconds += time.perf_counter() - started
-
-        def encode_in_context(self, texts, spans, show_progress=False):
-            started = time.perf_counter()
-            try:
-                return super().encode_in_context(texts, spans, show_progress)
-            finally:
-                TimedEmbedder.seconds += time.perf_counter() - started
-
-    embedder = TimedEmbedder()
-    embedder.warm_up()  # model loading is not embedding
+    embedder = timed_embedder()
     manifest = Assistant(seeds_dir=seeds, index_dir=index_dir, embedder=embedder).rebuild(ray_address=ray_address).manifest
     print(json.dumps({
         "passages": manifest["passages"], "sentences": manifest["sentences"],
-        "embed_seconds": TimedEmbedder.seconds, "peak_rss_mb": peak_rss_mb(),
+        "embed_seconds": embedder.seconds, "peak_rss_mb": peak_rss_mb(),
     }))
 
 

@@ -18,7 +18,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_REPORT = REPO_ROOT / "docs" / "BENCHMARKS.md"
 DEFAULT_SCALING = REPO_ROOT / "docs" / "SCALING.md"
-SECTIONS = ("latency", "cold", "build", "ray", "scale", "eval")
+SECTIONS = ("latency", "cold", "build", "ray", "scale", "eval", "add")  # "add" writes its own block (add.py)
 TARGET_ASK_COLD_S = 2.5
 TARGET_ANN_P50_MS = 5.0
 TARGET_RECALL = 0.95
@@ -113,6 +113,16 @@ class Report:
     notes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class BenchRun:
+    """What one run produced: the main report, SCALING.md's measured part and the "add" section's report
+    (None when not measured: the file keeps what it had)."""
+
+    report: Report
+    scaling: str | None = None
+    added: Report | None = None
+
+
 # ---------------------------------------------------------------- small helpers
 
 
@@ -145,6 +155,38 @@ def verdict_at_most(value: float, limit: float, unit: str) -> str:
 
 def verdict_at_least(value: float, floor: float) -> str:
     return "met" if value >= floor else f"missed by {floor - value:.3f}"
+
+
+def timed_embedder():
+    """The default embedder, model loaded (loading is not embedding), adding up the seconds it spends
+    encoding and the texts it is given (a late-chunked passage counts once: one forward pass)."""
+    from rag.embedding import Embedder
+
+    class TimedEmbedder(Embedder):
+        seconds = 0.0
+        texts = 0
+        depth = 0  # encode_in_context calls encode for sentences truncation cut off: time the outer call only
+
+        def timing(self, method, texts, *args):
+            self.depth += 1
+            started = time.perf_counter()
+            try:
+                return method(texts, *args)
+            finally:
+                self.depth -= 1
+                if self.depth == 0:
+                    self.seconds += time.perf_counter() - started
+                    self.texts += len(texts)
+
+        def encode(self, texts, show_progress=False):
+            return self.timing(super().encode, texts, show_progress)
+
+        def encode_in_context(self, texts, spans, show_progress=False):
+            return self.timing(super().encode_in_context, texts, spans, show_progress)
+
+    embedder = TimedEmbedder()
+    embedder.warm_up()
+    return embedder
 
 
 def child_env(**extra: str) -> dict[str, str]:

@@ -21,14 +21,15 @@ def ask_round(assistant, questions: Sequence[str]) -> tuple[list[float], list[fl
     from rag.retrieval import Retriever, expand_acronyms
 
     embed_times: list[float] = []
-    encode = assistant.encode_query
+    embedder = assistant.embedder
+    encode = embedder.encode
 
-    def timed_encode(text):  # a timing hook on this instance only: answer.py is untouched
-        seconds, vector = timed(encode, text)
+    def timed_encode(texts, *args, **kwargs):  # a timing hook on this instance only: answer.py is untouched
+        seconds, vectors = timed(lambda: encode(texts, *args, **kwargs))
         embed_times.append(seconds)
-        return vector
+        return vectors
 
-    assistant.encode_query = timed_encode
+    embedder.encode = timed_encode  # ask() hands the composer embedder.encode, so the hook sees its encoding
     totals, embeds, retrievals = [], [], []
     try:
         for question in questions:
@@ -38,11 +39,11 @@ def ask_round(assistant, questions: Sequence[str]) -> tuple[list[float], list[fl
             embeds.append(sum(embed_times))
             index = assistant.index
             query = expand_acronyms(clean_question(question), index.acronyms)
-            vector = encode(query)
+            vector = encode([query])[0]
             retrieval, _ = timed(lambda: Retriever(index).search(query, vector, top_k=8))
             retrievals.append(retrieval)
     finally:
-        del assistant.encode_query
+        del embedder.encode
     return totals, embeds, retrievals
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from rag.bench.common import Options, Report
+from rag.bench.common import Options, Report, Table, Target
 
 REPORT_START, REPORT_END = "<!-- bench:start -->", "<!-- bench:end -->"  # the rest of the file is left alone
 
@@ -18,25 +18,33 @@ def render(report: Report, opts: Options, skipped: Sequence[str]) -> str:
         f"Written by `python -m rag bench{' --quick' if opts.quick else ''}`; every figure beside a baseline "
         "measured in the same run. Rerun to refresh; do not edit by hand.",
         "",
-        "| machine | |",
-        "|---|---|",
-        *(f"| {k} | {v} |" for k, v in report.machine),
-        "",
+        *machine_lines(report.machine),
     ]
     if report.targets:
-        lines += ["### Targets", "", "| target | this code | baseline, same run | verdict |", "|---|---|---|---|"]
-        lines += [f"| {t.name} | {t.value} | {t.baseline} | {t.verdict} |" for t in report.targets]
-        lines.append("")
+        lines += ["### Targets", "", *target_lines(report.targets)]
     for table in report.tables:
-        lines += [f"### {table.title}", "", "| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-        lines += ["| " + " | ".join(row) + " |" for row in table.rows]
-        lines += [""] + [f"- {note}" for note in table.notes] + ([""] if table.notes else [])
+        lines += table_lines(table)
     if skipped:
         lines += [f"Skipped in this run: {', '.join(skipped)}.", ""]
     lines += [f"- {note}" for note in report.notes]
     lines += ["", "### Choices behind the defaults", ""] + [f"- {choice}" for choice in CHOICES]
     lines.append(REPORT_END)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def machine_lines(machine: Sequence[tuple[str, str]]) -> list[str]:
+    return ["| machine | |", "|---|---|", *(f"| {k} | {v} |" for k, v in machine), ""]
+
+
+def target_lines(targets: Sequence[Target]) -> list[str]:
+    lines = ["| target | this code | baseline, same run | verdict |", "|---|---|---|---|"]
+    return lines + [f"| {t.name} | {t.value} | {t.baseline} | {t.verdict} |" for t in targets] + [""]
+
+
+def table_lines(table: Table) -> list[str]:
+    lines = [f"### {table.title}", "", "| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in table.rows]
+    return lines + [""] + [f"- {note}" for note in table.notes] + ([""] if table.notes else [])
 
 
 def write_report(path: Path, section: str, start: str = REPORT_START, end: str = REPORT_END) -> None:
