@@ -150,6 +150,14 @@ def test_same_fact_by_vectors_or_by_shared_words(index):
         index.sentence_vectors[list(empty.rows)][0] >= 0.88
 
 
+def test_two_sentences_without_words_are_one_fact_only_when_their_vectors_say_so(index):
+    """No shared words to compare (no tokens): closeness alone decides, without dividing by zero."""
+    approval, cost = candidate(index, 0, 0), candidate(index, 1, 0)
+    wordless = [Candidate(c.hit, c.span, c.text, c.rows, 0, 0.5, 0.5, False, ()) for c in (approval, cost)]
+    assert not same_fact(*wordless, index)  # cosine 0
+    assert not same_fact(wordless[0], cost, index) and not same_fact(approval, wordless[1], index)
+
+
 def test_at_most_three_sentences_and_an_overlapping_stretch_is_not_quoted_twice(index):
     distinct = [scored(index, 1, 0, 0.9), scored(index, 1, 1, 0.8), scored(index, 2, 1, 0.7),
                 scored(index, 3, 1, 0.6), scored(index, 0, 0, 0.55)]
@@ -207,6 +215,23 @@ def test_citations_are_numbered_in_order_of_first_use_with_their_quotes_in_text_
     assert build_citations([], index) == ("", ())
 
 
+def test_grounding_problems_name_the_uncited_unfound_and_empty_stretches(index):
+    text, citations = build_citations([[candidate(index, 0, 0)], [candidate(index, 1, 0)]], index)
+    answer = abstention("q", "", (), 0.9, "q")
+    def answered(body):
+        return type(answer)(question="q", text=body, abstained=False, confidence=0.9, citations=citations)
+    assert grounding_problems(answered(text)) == []
+    assert grounding_problems(answered(text.replace("40 million", "50 million"))) == [
+        "not found in cited passages [2]: 'The bridge cost 50 million euros to build.'"]
+    assert grounding_problems(answered(f"{ALPHA[0][0]} [2]")) == [
+        f"not found in cited passages [2]: {ALPHA[0][0]!r}"]  # a real sentence, but not of passage 2
+    assert grounding_problems(answered(f"{ALPHA[0][0]} [9]"))[0].startswith("not found")  # no such citation
+    assert grounding_problems(answered(f"[1] {ALPHA[0][0]} [1]")) == ["marker [1] cites nothing"]
+    assert grounding_problems(answered(f"{text} Tolls are high.")) == [
+        "uncited text after the last marker: 'Tolls are high.'"]
+    assert grounding_problems(abstention("q", "Anything at all.", (), 0.1, "q")) == []
+
+
 def test_an_abstention_keeps_the_passages_and_says_why():
     hits = ("h1", "h2")
     ans = abstention("Why?", ABSTENTION_TEXT, hits, 0.123456, "Why? (x)", notes=["type=why"])
@@ -261,8 +286,11 @@ def test_the_answer_step_quotes_and_cites_what_it_retrieved(bag_index):
     assert ans.notes[0] == "type=when" and re.fullmatch(r"sentence_probability=0\.\d{3}", ans.notes[1])
     assert re.fullmatch(r"best_cosine=\d\.\d{3}", ans.notes[2]) and ans.notes[3].startswith("unknown=")
     # above any probability: the same evidence, abstained on, with the confidence it had
+    assert ans.short_answer is not None and ans.short_answer.text == "3 March 2021"  # the date asked for
+    assert ans.short_answer.citation == 1
     refused = compose_answer(bag_index, encode_bag, question, min_confidence=1.01)
     assert refused.abstained and refused.text == ABSTENTION_TEXT and not refused.citations
+    assert refused.question == question
     assert refused.confidence == ans.confidence and refused.passages == ans.passages and refused.notes == ans.notes
     assert compose_answer(bag_index, encode_bag, question, top_k=1, min_confidence=0.0).passages == ans.passages[:1]
 

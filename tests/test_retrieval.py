@@ -202,7 +202,7 @@ def test_hybrid_fuses_three_lists_and_reports_each_rank(handmade):
     assert len(retriever.search(QUERY, E[0], top_k=2)) == 2
     single = retriever.search(QUERY, E[0], top_k=1, mode="dense")[0]
     assert single.score == 1.0 and single.dense_rank == 1
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"mode must be one of \('hybrid', 'dense', 'bm25'\)"):
         retriever.search(QUERY, E[0], mode="sparse")
 
 
@@ -238,4 +238,12 @@ def test_a_word_the_corpus_never_uses_is_searched_through_its_neighbours(handmad
 
     hits = Retriever(handmade).search("fish", E[7], top_k=1, mode="bm25")
     assert [h.doc_id for h in hits] == ["harvest"]
+    # both BM25 lists search the neighbours, at the expansion weight
+    from rag.expansion import EXPANSION_WEIGHT
+
+    fish, seafood = Retriever(handmade).rankings("fish", E[7]), Retriever(handmade).rankings("seafood", E[7])
+    harvest = rows_of(handmade, "harvest")
+    assert [s.row for s in fish.sentence_lexical] == [s.row for s in seafood.sentence_lexical] == harvest
+    assert fish.lexical[0].score == pytest.approx(EXPANSION_WEIGHT * seafood.lexical[0].score)
+    assert fish.sentence_lexical[0].score == pytest.approx(EXPANSION_WEIGHT * seafood.sentence_lexical[0].score)
     assert Retriever(handmade).search("wombat", E[7], top_k=3, mode="bm25") == []
