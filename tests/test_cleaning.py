@@ -105,6 +105,10 @@ def test_bylines_give_authors_and_date_and_numbered_notes_become_footnotes():
                       "[1] The council's minutes, 3 May 2024."])
     assert (layout.title, layout.authors, layout.date) == ("Port approves terminal", ("Jane Roe",), "2024-05-24")
     assert layout.footnotes == ("The council's minutes, 3 May 2024.",) and [t for _, t in layout.body] == [BODY]
+    # a byline further down the leading matter, after a standfirst
+    later = lay_out(["Port approves terminal", "A short standfirst without a full stop",
+                     "By Jane Roe | Updated: 2024-05-24 11:10", BODY])
+    assert (later.authors, later.date) == (("Jane Roe",), "2024-05-24") and [t for _, t in later.body] == [BODY]
     assert parse_byline("By Jane Roe published 2024-05-24") == (("Jane Roe",), "2024-05-24")
     assert parse_byline("By Jane Roe and John Doe UPDATED 2024") == (("Jane Roe", "John Doe"), "")
     assert parse_byline("Jane Roe") is None

@@ -283,6 +283,27 @@ def test_fingerprint_follows_contents_names_metadata_cleaning_and_model(tmp_path
     assert corpus_fingerprint(tmp_path / "missing", "model@1") != base
 
 
+def test_an_article_file_that_cannot_be_read_still_gives_a_fingerprint(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from rag.indexer import corpus_fingerprint
+
+    folder = tmp_path / "a"
+    folder.mkdir()
+    (folder / "one.txt").write_text("Alpha text.", encoding="utf-8")
+    readable = corpus_fingerprint(folder, "model@1")
+    read_bytes = Path.read_bytes
+
+    def denied(path):
+        if path.name == "one.txt":
+            raise PermissionError(13, "Permission denied", str(path))
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    unreadable = corpus_fingerprint(folder, "model@1")
+    assert unreadable != readable and corpus_fingerprint(folder, "model@1") == unreadable  # rebuilt once readable
+
+
 def test_no_uploads_keep_the_fingerprint_and_an_upload_changes_it_and_joins_the_corpus(tmp_path):
     from rag.indexer import corpus_fingerprint, load_corpus
     from rag.uploads import UploadStore
@@ -344,10 +365,3 @@ def test_a_build_records_its_recipe_and_counts_and_reuses_vectors_of_unchanged_t
     write_article(tiny_corpus, "farm.txt", "Harvest report", ["Farmers reported a record apple harvest this autumn."])
     again = Assistant(seeds_dir=tiny_corpus, index_dir=tmp_path / "idx", embedder=embedder).index
     assert again.manifest["passages"] == 4 and again.manifest["embedded_passages"] == 1  # only the new article
-
-
-def test_a_build_served_from_disk_is_loaded_memory_mapped(tiny_corpus, tmp_path, embedder, monkeypatch):
-    monkeypatch.setenv("RAG_DENSE_INDEX", "ivfpq")
-    index = Assistant(seeds_dir=tiny_corpus, index_dir=tmp_path / "idx", embedder=embedder).index
-    assert index.manifest["dense_index"] == "ivfpq" and index.manifest["served_from"] == "disk"
-    assert isinstance(index.passage_vectors, np.memmap) and isinstance(index.sentence_vectors, np.memmap)
