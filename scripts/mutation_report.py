@@ -30,6 +30,7 @@ STAGES = {
     "ingest": ("rag/ingest.py", "rag/cleaning.py", "rag/furniture.py"),
 }
 KILLED = {1, 3, 36, 24, -24, 152, 255}  # failed tests, pytest internal error, timeouts (mutmut's exit codes)
+TIMEOUTS = {36, 24, -24, 152, 255}  # listed apart: on a busy machine a slow test can time out, not only a loop
 NO_TESTS = {5, 33}  # no fast test calls the mutated function: counted as not killed
 NOT_RUN = {None, 2, 34}  # not checked, interrupted, skipped
 REPO = Path(__file__).resolve().parent.parent
@@ -103,6 +104,9 @@ def report(samples: dict[str, list[str]], out) -> None:
         names = [m for m in sample if codes.get(m) in NO_TESTS]
         if names:
             print(f"\nno tests in {stage} ({len(names)}): " + ", ".join(names), file=out)
+        names = [m for m in sample if codes.get(m) in TIMEOUTS]
+        if names:
+            print(f"\ntimed out (counted as killed) in {stage} ({len(names)}): " + ", ".join(names), file=out)
 
 
 def main(argv=None) -> int:

@@ -346,12 +346,13 @@ def tiny_corpus(tmp_path):
 
 def test_a_build_records_its_recipe_and_counts_and_reuses_vectors_of_unchanged_text(tiny_corpus, tmp_path, embedder):
     from rag.chunking import CHUNKER_VERSION
-    from rag.indexer import corpus_fingerprint, index_recipe
+    from rag.indexer import INDEX_RECIPE, corpus_fingerprint
 
     index = Assistant(seeds_dir=tiny_corpus, index_dir=tmp_path / "idx", embedder=embedder).index
     manifest = index.manifest
     mode = manifest["sentence_vectors"]
-    assert mode in ("late", "separate") and manifest["index_recipe"] == index_recipe(mode)
+    assert mode in ("late", "separate")
+    assert manifest["index_recipe"] == (f"{INDEX_RECIPE}+late-chunked" if mode == "late" else INDEX_RECIPE)
     assert manifest["model_id"] == embedder.model_id and manifest["chunker_version"] == CHUNKER_VERSION
     assert manifest["corpus_hash"] == corpus_fingerprint(tiny_corpus, embedder.model_id, sentence_vectors=mode)
     assert manifest["dense_index"] == index.dense.kind == "flat" and manifest["served_from"] == "memory"
