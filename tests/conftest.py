@@ -38,7 +38,9 @@ PARAGRAPHS = [
 def pytest_configure(config):
     config.addinivalue_line("markers", "needs_shared(*paths): needs these files under ../shared (fails if missing)")
     config.addinivalue_line("markers", "needs_chromium: drives /usr/bin/chromium (fails if missing)")
-    config.addinivalue_line("markers", "slow: builds the seed index or starts processes; left out of mutation runs")
+    config.addinivalue_line(
+        "markers", "slow: costs seconds a run (the seed index, an index of a real seed article, a subprocess); "
+        "left out of mutation runs, which repeat every test per mutant")
 
 
 def missing_resources(item) -> list[str]:
@@ -86,9 +88,12 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_collection_modifyitems(config, items):
-    # A test on the seed index costs a build the mutation runs cannot pay for every mutant.
+    # A test on the seed index, or one building an index of a real seed article with the model (small_corpus),
+    # costs seconds the mutation runs cannot pay for every mutant; each such stage has fast tests on tiny
+    # hand-made articles instead.
     for item in items:
-        if "seed_assistant" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "seed_assistant" in fixtures or ("small_corpus" in fixtures and "embedder" in fixtures):
             item.add_marker(pytest.mark.slow)
 
 

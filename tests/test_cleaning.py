@@ -56,3 +56,59 @@ def test_a_known_title_is_not_taken_from_the_text_and_its_copy_is_dropped():
     assert layout.title == "Port Approves Terminal"
     assert [text for _, text in layout.body] == [units[2]]
     assert lay_out(units).title == "Port approves terminal"  # without one, the first line is the title
+
+
+BODY = "The harbour authority approved a new container terminal on Monday after a long debate in the council."
+
+
+def test_furniture_lines_go_unless_the_text_is_hard_wrapped_and_they_run_on():
+    from rag.cleaning import drop_furniture_lines
+
+    block = ["Leave a Reply", BODY]
+    assert drop_furniture_lines(block) == [BODY]  # not hard-wrapped (no width): judged line by line
+    wrapped = ["The council debated the new terminal and, after many hours, asked critics to", "Leave a Reply"]
+    assert drop_furniture_lines(wrapped, width=80) == wrapped  # continues an unfinished sentence: running text
+    assert drop_furniture_lines(["A sentence ends here.", "Leave a Reply"], width=80) == ["A sentence ends here."]
+
+
+def test_a_paragraph_wholly_in_parentheses_is_an_editorial_note():
+    from rag.cleaning import is_editorial_note
+
+    note = "(This article first appeared in the Northport Daily News on Monday.)"
+    assert is_editorial_note(note)
+    assert is_editorial_note("(The views expressed are the author's own and not those of this site. Read more >>")
+    assert not is_editorial_note("(Short aside.)")  # fewer than six words
+    assert not is_editorial_note("The council (in a long session) approved the terminal on Monday.")
+    assert [text for _, text in lay_out(["Port approves terminal", BODY, note]).body] == [BODY]
+
+
+def test_a_heading_is_short_capitalised_and_unpunctuated():
+    from rag.cleaning import is_heading_like
+
+    assert is_heading_like("Background") and is_heading_like("Reactions from the council")
+    assert not is_heading_like("The Northport harbour authority approved a new terminal on Monday")  # > 8 words
+    assert not is_heading_like("background") and not is_heading_like("In short:")
+    assert not is_heading_like("A" * 71)
+
+
+def test_the_first_line_is_the_title_up_to_twenty_words():
+    twenty = " ".join(["Word"] * 20)
+    assert lay_out([twenty, BODY]).title == twenty
+    assert lay_out([twenty + " more", BODY]).title == ""  # running text, not a title
+    assert lay_out(["A title that ends like a sentence,", BODY]).title == ""
+
+
+def test_bylines_give_authors_and_date_and_numbered_notes_become_footnotes():
+    from rag.cleaning import parse_byline
+
+    layout = lay_out(["Port approves terminal", "By Jane Roe | Updated: 2024-05-24 11:10", BODY,
+                      "[1] The council's minutes, 3 May 2024."])
+    assert (layout.title, layout.authors, layout.date) == ("Port approves terminal", ("Jane Roe",), "2024-05-24")
+    assert layout.footnotes == ("The council's minutes, 3 May 2024.",) and [t for _, t in layout.body] == [BODY]
+    # a byline further down the leading matter, after a standfirst
+    later = lay_out(["Port approves terminal", "A short standfirst without a full stop",
+                     "By Jane Roe | Updated: 2024-05-24 11:10", BODY])
+    assert (later.authors, later.date) == (("Jane Roe",), "2024-05-24") and [t for _, t in later.body] == [BODY]
+    assert parse_byline("By Jane Roe published 2024-05-24") == (("Jane Roe",), "2024-05-24")
+    assert parse_byline("By Jane Roe and John Doe UPDATED 2024") == (("Jane Roe", "John Doe"), "")
+    assert parse_byline("Jane Roe") is None

@@ -281,3 +281,88 @@ def test_fingerprint_follows_contents_names_metadata_cleaning_and_model(tmp_path
     (folder / "one.txt").rename(folder / "two.txt")
     assert corpus_fingerprint(folder, "model@1") != with_metadata  # renamed: ids and links change
     assert corpus_fingerprint(tmp_path / "missing", "model@1") != base
+
+
+def test_an_article_file_that_cannot_be_read_still_gives_a_fingerprint(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from rag.indexer import corpus_fingerprint
+
+    folder = tmp_path / "a"
+    folder.mkdir()
+    (folder / "one.txt").write_text("Alpha text.", encoding="utf-8")
+    readable = corpus_fingerprint(folder, "model@1")
+    read_bytes = Path.read_bytes
+
+    def denied(path):
+        if path.name == "one.txt":
+            raise PermissionError(13, "Permission denied", str(path))
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    unreadable = corpus_fingerprint(folder, "model@1")
+    assert unreadable != readable and corpus_fingerprint(folder, "model@1") == unreadable  # rebuilt once readable
+
+
+def test_no_uploads_keep_the_fingerprint_and_an_upload_changes_it_and_joins_the_corpus(tmp_path):
+    from rag.indexer import corpus_fingerprint, load_corpus
+    from rag.uploads import UploadStore
+
+    folder = tmp_path / "a"
+    folder.mkdir()
+    write_article(folder, "one.txt", "Alpha", ["The harbour authority approved a new container terminal on Monday."])
+    uploads = UploadStore(tmp_path / "uploads")
+    plain = corpus_fingerprint(folder, "model@1")
+    assert corpus_fingerprint(folder, "model@1", uploads) == plain  # builds made before uploads stay current
+    assert [a.source_name for a in load_corpus(folder, uploads)] == ["one.txt"]
+    uploads.save(b"Beta\n\nThe football club opened its new stadium on Saturday with forty thousand fans.\n",
+                 "beta.txt", "text")
+    assert corpus_fingerprint(folder, "model@1", uploads) != plain
+    articles = load_corpus(folder, uploads)
+    assert [a.source_name for a in articles] == ["one.txt", "beta.txt"] and articles[1].origin == "upload"
+    (folder / "one.txt").unlink()
+    assert [a.source_name for a in load_corpus(folder, uploads)] == ["beta.txt"]  # uploads alone are a corpus
+
+
+# ---------------------------------------------------------------- a tiny corpus, fast enough for mutation runs
+
+TINY = {
+    "port": ("Northport approves terminal", [
+        "The Northport Harbour Authority (NHA) approved a new container terminal on Monday after a long debate.",
+        "Critics said the terminal would damage the wetlands south of the city, home to rare birds.",
+    ]),
+    "club": ("Club opens stadium", ["The football club opened its new stadium on Saturday with forty thousand fans."]),
+}
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path):
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    for name, (title, paragraphs) in TINY.items():
+        write_article(folder, f"{name}.txt", title, paragraphs)
+    return folder
+
+
+def test_a_build_records_its_recipe_and_counts_and_reuses_vectors_of_unchanged_text(tiny_corpus, tmp_path, embedder):
+    from rag.chunking import CHUNKER_VERSION
+    from rag.indexer import INDEX_RECIPE, corpus_fingerprint
+
+    index = Assistant(seeds_dir=tiny_corpus, index_dir=tmp_path / "idx", embedder=embedder).index
+    manifest = index.manifest
+    mode = manifest["sentence_vectors"]
+    assert mode in ("late", "separate")
+    assert manifest["index_recipe"] == (f"{INDEX_RECIPE}+late-chunked" if mode == "late" else INDEX_RECIPE)
+    assert manifest["model_id"] == embedder.model_id and manifest["chunker_version"] == CHUNKER_VERSION
+    assert manifest["corpus_hash"] == corpus_fingerprint(tiny_corpus, embedder.model_id, sentence_vectors=mode)
+    assert manifest["dense_index"] == index.dense.kind == "flat" and manifest["served_from"] == "memory"
+    assert not isinstance(index.passage_vectors, np.memmap)
+    assert (manifest["articles"], manifest["passages"], manifest["sentences"]) == (2, 3, 3)
+    assert manifest["embedded_passages"] == 3  # a first build embeds everything
+    assert index.acronyms == {"NHA": "Northport Harbour Authority"}  # mined at build, kept in corpus.json
+    build = tmp_path / "idx" / current_build(tmp_path / "idx")
+    assert json.loads((build / "neighbours.json").read_text(encoding="utf-8")) == index.neighbours
+
+    write_article(tiny_corpus, "farm.txt", "Harvest report", ["Farmers reported a record apple harvest this autumn."])
+    again = Assistant(seeds_dir=tiny_corpus, index_dir=tmp_path / "idx", embedder=embedder).index
+    assert again.manifest["passages"] == 4 and again.manifest["embedded_passages"] == 1  # only the new article

@@ -202,3 +202,53 @@ def test_a_folder_may_hold_web_pages_and_pdfs_and_sources_toml_still_wins(tmp_pa
     assert page.authors == ("Jane Roe",) and all(p.page is None for p in page.paragraphs)
     assert (report.title, report.date) == ("The harbour report", "2021-03-03")  # sources.toml over the PDF's own
     assert [p.page for p in report.paragraphs] == [1, 2] and report.origin == "seed"
+
+
+# ---------------------------------------------------------------- what a reader found, made into an Article
+
+BODY = "The harbour authority approved a new container terminal on Monday after a long debate in the council."
+MORE = "Critics said the terminal would damage the wetlands south of the city, home to rare migrating birds."
+
+
+def test_a_web_page_takes_metadata_given_first_then_its_own_and_keeps_its_url():
+    from rag.ingest import SourceMetadata, article_from_document
+    from rag.readers import RawDocument
+
+    page = RawDocument("html", text=f"Port approves terminal\n{BODY}\n{MORE}", title="Port approves terminal",
+                       authors=("Jane Roe",), site_name="Port News", date="2024-05-24", url="https://example.org/port")
+    article = article_from_document(page, "page.html")
+    assert (article.title, article.authors, article.publisher) == ("Port approves terminal", ("Jane Roe",), "Port News")
+    assert (article.date, article.url, article.origin) == ("2024-05-24", "https://example.org/port", "seed")
+    assert [p.number for p in article.paragraphs] == [1, 2] and article.paragraph_text(article.paragraphs[1]) == MORE
+    given = article_from_document(page, "page.html", SourceMetadata(title="Harbour news", publisher="Northport Times"),
+                                  origin="upload")
+    assert (given.title, given.publisher, given.url) == ("Harbour news", "Northport Times", "https://example.org/port")
+    assert given.origin == "upload"
+
+
+def test_a_document_read_as_markdown_loses_its_heading_marks_whatever_its_name():
+    from rag.ingest import article_from_document
+    from rag.readers import RawDocument
+
+    document = RawDocument("markdown", text=f"# Port news\n\n## Background\n\n{BODY}\n")
+    article = article_from_document(document, "notes.txt")
+    assert article.title == "Port news" and article.paragraphs[0].section == "Background" and "#" not in article.text
+
+
+def test_ids_come_from_file_names_and_front_matter_gives_the_date():
+    from rag.ingest import make_doc_id
+
+    assert make_doc_id("Port News (2024).txt", set()) == "Port-News-2024"
+    assert make_doc_id("port.txt", {"port", "port-2"}) == "port-3" and make_doc_id("...txt", set()) == "article"
+    assert clean_article(f"Port news\n\n{BODY}\n", "Port News.txt").doc_id == "Port-News"
+    md = f"---\ntitle: Front Title\ndate: 2020-01-02\nurl: https://example.org/front\n---\n{BODY}\n"
+    article = clean_article(md, "note.md")
+    assert (article.title, article.date, article.url) == ("Front Title", "2020-01-02", "https://example.org/front")
+
+
+def test_a_file_with_no_article_text_is_skipped_with_a_warning(caplog):
+    from rag.ingest import article_from_bytes
+
+    assert article_from_bytes(b"Just a title\n", "title-only.txt") is None
+    assert [r.getMessage() for r in caplog.records] == ["title-only.txt: no article text found, skipped"]
+    assert article_from_bytes(f"Port news\n\n{BODY}\n".encode(), "port.txt").paragraphs

@@ -1,5 +1,6 @@
 """Retrieval: fusion against a hand-computed reference, acronyms, filters, and hybrid search on the seeds."""
 
+import numpy as np
 import pytest
 
 from rag.indexer import mine_acronyms
@@ -128,3 +129,121 @@ def test_an_article_filter_searches_all_of_its_passages_not_only_the_candidates(
     retriever = Retriever(index, candidates=1)
     assert [h.doc_id for h in retriever.search(THREE_WAY_QUESTION, vector, top_k=3, doc_ids={"harvest"})] == ["harvest"]
     assert len(retriever.search(THREE_WAY_QUESTION, vector, top_k=6)) <= 3  # unfiltered: the candidates only
+
+
+# ---------------------------------------------------------------- the retriever on a hand-made index (no model)
+
+from handmade import handmade_index, make_article  # noqa: E402
+
+E = np.eye(8, dtype=np.float32)
+QUERY = "Why did the council reject the bridge proposal?"
+HANDMADE = {  # doc_id: paragraphs (sentences) with each sentence's vector; the query vector is E[0]
+    "lexical": [[("The council met on Tuesday.", 0.3 * E[0] + E[2]), ("A proposal on parking fees was tabled.", E[2]),
+                 ("The bridge was painted.", E[2]), ("The reject pile was full.", E[2])]],
+    "paraphrase": [[("Why was the crossing plan turned down?", E[0]),
+                    ("The town board said its costs had tripled.", 0.6 * E[0] + 0.8 * E[1])]],
+    "fused": [[("The council will reject cash for the bridge toll from May.", 0.7 * E[0] + 0.714 * E[3])]],
+    "stadium": [[("The football club opened its new stadium on Saturday.", E[4])],
+                [("Forty thousand fans watched the first match.", 0.1 * E[0] + E[5])]],
+    "harvest": [[("Farmers reported a record seafood harvest this autumn.", E[6])]],
+}
+
+
+@pytest.fixture(scope="module")
+def handmade():
+    vectors = {s: v for paragraphs in HANDMADE.values() for sentences in paragraphs for s, v in sentences}
+    articles = []
+    for doc_id, paragraphs in HANDMADE.items():
+        sentences = [[s for s, _ in p] for p in paragraphs]
+        articles.append((make_article(doc_id, sentences, title=f"About {doc_id}"), sentences))
+    return handmade_index(articles, lambda s: vectors[s], neighbours={"fish": ["seafood"]})
+
+
+def rows_of(index, *doc_ids):
+    return [next(p.passage_id for p in index.passages if p.doc_id == d) for d in doc_ids]
+
+
+def test_each_retriever_ranks_candidates_as_its_formula_says(handmade):
+    """Dense: passage cosine plus best sentence cosine; passage BM25; sentence BM25 credited to the passage of
+    the best sentence, each passage once."""
+    from rag.retrieval import Retriever
+
+    ranked = Retriever(handmade).rankings(QUERY, E[0])
+    index = handmade
+    for scored in ranked.dense:
+        rows = index.passage_sentence_rows(scored.row)
+        best = max(float(index.sentence_vectors[r] @ E[0]) for r in rows)
+        assert scored.score == pytest.approx(float(index.passage_vectors[scored.row] @ E[0]) + best, abs=1e-5)
+    assert [s.score for s in ranked.dense] == sorted((s.score for s in ranked.dense), reverse=True)
+    assert [s.row for s in ranked.dense][:3] == rows_of(index, "paraphrase", "fused", "lexical")
+    assert len(ranked.dense) == len(index.passages)
+    assert [s.row for s in ranked.lexical] == rows_of(index, "lexical", "fused")
+    assert [s.row for s in ranked.sentence_lexical] == rows_of(index, "fused", "lexical")
+    assert ranked.sentence_lexical[0].score > ranked.sentence_lexical[1].score > 0
+
+
+def test_hybrid_fuses_three_lists_and_reports_each_rank(handmade):
+    from rag.retrieval import RRF_K, Retriever
+
+    retriever = Retriever(handmade)
+    tops = {mode: retriever.search(QUERY, E[0], top_k=3, mode=mode)[0].doc_id for mode in ("dense", "bm25", "hybrid")}
+    assert tops == {"dense": "paraphrase", "bm25": "lexical", "hybrid": "fused"}
+    hits = retriever.search(QUERY, E[0], top_k=3)
+    assert [h.doc_id for h in hits] == ["fused", "lexical", "paraphrase"] and [h.rank for h in hits] == [1, 2, 3]
+    fused, lexical, paraphrase = hits
+    assert (fused.dense_rank, fused.lexical_rank) == (2, 2) and (lexical.dense_rank, lexical.lexical_rank) == (3, 1)
+    assert (paraphrase.dense_rank, paraphrase.lexical_rank) == (1, None)
+    best_possible = 3 / (RRF_K + 1)  # first in all three lists
+    assert fused.score == pytest.approx(round((2 / (RRF_K + 2) + 1 / (RRF_K + 1)) / best_possible, 4))
+    assert paraphrase.score == pytest.approx(round((1 / (RRF_K + 1)) / best_possible, 4))
+    assert fused.title == "About fused" and fused.passage.doc_id == "fused"
+    dense = retriever.rankings(QUERY, E[0]).dense
+    assert fused.dense_score == pytest.approx(next(s.score for s in dense if s.row == fused.passage.passage_id))
+    assert len(retriever.search(QUERY, E[0], top_k=2)) == 2
+    single = retriever.search(QUERY, E[0], top_k=1, mode="dense")[0]
+    assert single.score == 1.0 and single.dense_rank == 1
+    with pytest.raises(ValueError, match=r"mode must be one of \('hybrid', 'dense', 'bm25'\)"):
+        retriever.search(QUERY, E[0], mode="sparse")
+
+
+def test_fusion_constant_and_weights_are_the_callers_to_choose(handmade):
+    from rag.retrieval import Retriever
+
+    # k = 1: fused 1/3 + 1/3 + 1/2, lexical 1/4 + 1/2 + 1/3, out of 3/2 for first everywhere
+    hits = Retriever(handmade, rrf_k=1.0).search(QUERY, E[0], top_k=2)
+    assert [h.doc_id for h in hits] == ["fused", "lexical"]
+    assert hits[0].score == pytest.approx(round((1 / 3 + 1 / 3 + 1 / 2) / 1.5, 4))
+    assert hits[1].score == pytest.approx(round((1 / 4 + 1 / 2 + 1 / 3) / 1.5, 4))
+    per_call = Retriever(handmade).search(QUERY, E[0], top_k=2, rrf_k=1.0)
+    assert [h.score for h in per_call] == [h.score for h in hits]
+    dense_only = Retriever(handmade, lexical_weight=0.0).search(QUERY, E[0], top_k=1)[0]
+    assert dense_only.doc_id == "paraphrase" and dense_only.score == 1.0
+    lexical_only = Retriever(handmade, dense_weight=0.0).search(QUERY, E[0], top_k=1)[0]
+    assert lexical_only.doc_id == "lexical" and lexical_only.score == pytest.approx(round((1 / 61 + 1 / 62) / (2 / 61), 4))
+
+
+def test_a_filter_ranks_every_passage_of_its_articles(handmade):
+    from rag.retrieval import Retriever
+
+    retriever = Retriever(handmade, candidates=1)
+    hits = retriever.search("stadium fans", E[0], top_k=5, doc_ids={"stadium"})
+    assert sorted(h.paragraph for h in hits) == [1, 2] and {h.doc_id for h in hits} == {"stadium"}
+    assert retriever.search(QUERY, E[0], top_k=5, doc_ids={"harvest", "stadium"})[0].doc_id in {"harvest", "stadium"}
+    unfiltered = retriever.search(QUERY, E[0], top_k=10)
+    assert {h.doc_id for h in unfiltered} <= {"paraphrase", "lexical", "fused"} and len(unfiltered) < len(handmade.passages)
+
+
+def test_a_word_the_corpus_never_uses_is_searched_through_its_neighbours(handmade):
+    from rag.retrieval import Retriever
+
+    hits = Retriever(handmade).search("fish", E[7], top_k=1, mode="bm25")
+    assert [h.doc_id for h in hits] == ["harvest"]
+    # both BM25 lists search the neighbours, at the expansion weight
+    from rag.expansion import EXPANSION_WEIGHT
+
+    fish, seafood = Retriever(handmade).rankings("fish", E[7]), Retriever(handmade).rankings("seafood", E[7])
+    harvest = rows_of(handmade, "harvest")
+    assert [s.row for s in fish.sentence_lexical] == [s.row for s in seafood.sentence_lexical] == harvest
+    assert fish.lexical[0].score == pytest.approx(EXPANSION_WEIGHT * seafood.lexical[0].score)
+    assert fish.sentence_lexical[0].score == pytest.approx(EXPANSION_WEIGHT * seafood.sentence_lexical[0].score)
+    assert Retriever(handmade).search("wombat", E[7], top_k=3, mode="bm25") == []
