@@ -41,6 +41,25 @@ def calibration_error(pairs: Sequence[tuple[float, bool]], bins: int = BINS) -> 
     return sum(b.count / len(pairs) * abs(b.accuracy - b.confidence) for b in reliability_bins(pairs, bins))
 
 
+def separation_auc(scored: Sequence[tuple[float, bool]]) -> float:
+    """Area under the ROC curve of a score telling positives from negatives, as the Mann-Whitney statistic
+    (Hanley & McNeil 1982): the chance that a random positive outscores a random negative, ties counting
+    half. 0.5 is no separation; below 0.5 the score points the wrong way. 0.5 when either class is empty."""
+    positives = sorted(s for s, y in scored if y)
+    negatives = sorted(s for s, y in scored if not y)
+    if not positives or not negatives:
+        return 0.5
+    wins, below, tied_end = 0.0, 0, 0
+    for score in positives:  # negatives below `score` and equal to it, by one pass over the sorted negatives
+        while below < len(negatives) and negatives[below] < score:
+            below += 1
+        tied_end = max(tied_end, below)
+        while tied_end < len(negatives) and negatives[tied_end] == score:
+            tied_end += 1
+        wins += below + 0.5 * (tied_end - below)
+    return wins / (len(positives) * len(negatives))
+
+
 def plot_reliability(series: dict[str, Sequence[tuple[float, bool]]], path: Path, threshold: float | None = None) -> None:
     """The reliability diagram: accuracy against mean confidence per bin, one line per series, the
     diagonal of perfect calibration, and the operating point (the abstention threshold) as a vertical line."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from rag.calibration import calibration_error
+from rag.calibration import calibration_error, separation_auc
 from rag.types import Answer, Hit
 
 DEFAULT_SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "squad2" / "dev-two-articles.json"
@@ -221,6 +221,7 @@ class Figures:
     short_f1_answerable: float
     calibration_error: float  # over every question: confidence vs whether the answer it would give is right
     calibration_error_answerable: float  # the same over the answerable questions alone
+    unanswerable_auc: float  # how well the confidence tells answerable questions from unanswerable ones (0.5: not)
 
 
 def share(flags: Sequence[bool]) -> float:
@@ -245,6 +246,7 @@ def figures(outcomes: Sequence[Outcome]) -> Figures:
         short_f1_answerable=sum(o.short_f1 for o in answerable) / len(answerable) if answerable else 0.0,
         calibration_error=calibration_error([(o.confidence, o.would_be_right) for o in outcomes]),
         calibration_error_answerable=calibration_error([(o.confidence, o.would_be_right) for o in answerable]),
+        unanswerable_auc=separation_auc([(o.confidence, o.question.answerable) for o in outcomes]),
     )
 
 
@@ -307,6 +309,7 @@ FIGURE_COLUMNS = (
     ("short F1 (answerable)", "short_f1_answerable"),
     ("calibration error", "calibration_error"),
     ("calibration error (answerable)", "calibration_error_answerable"),
+    ("confidence AUC, answerable vs not", "unanswerable_auc"),
 )
 
 

@@ -2,7 +2,9 @@
 
 import pytest
 
-from rag.calibration import calibration_error, plot_reliability, reliability_bins
+import random
+
+from rag.calibration import calibration_error, plot_reliability, reliability_bins, separation_auc
 
 
 def test_expected_calibration_error_by_hand():
@@ -14,6 +16,27 @@ def test_expected_calibration_error_by_hand():
     assert len(bins) == 10 and bins[9].count == 2 and bins[2].count == 2 and sum(b.count for b in bins) == 4
     assert calibration_error([]) == 0.0
     assert calibration_error([(0.75, True)] * 3 + [(0.75, False)]) == pytest.approx(0.0)
+
+
+def brute_force_auc(scored):
+    """Every (positive, negative) pair compared: 1 when the positive scores higher, 0.5 on a tie."""
+    positives = [s for s, y in scored if y]
+    negatives = [s for s, y in scored if not y]
+    pairs = [(p > n) + 0.5 * (p == n) for p in positives for n in negatives]
+    return sum(pairs) / len(pairs)
+
+
+def test_separation_auc_by_hand_and_against_every_pair():
+    assert separation_auc([(0.9, True), (0.8, True), (0.2, False)]) == 1.0
+    assert separation_auc([(0.1, True), (0.8, False)]) == 0.0  # pointing the wrong way
+    assert separation_auc([(0.5, True), (0.5, False)]) == 0.5  # a tie counts half
+    assert separation_auc([(0.9, True), (0.3, True), (0.5, False)]) == 0.5
+    assert separation_auc([(0.4, True)]) == 0.5 and separation_auc([]) == 0.5  # one class only: no separation
+    rng = random.Random(7)
+    for _ in range(200):  # coarse scores, so that ties across and within classes are common
+        scored = [(rng.randint(0, 6) / 6, rng.random() < 0.4) for _ in range(rng.randint(2, 40))]
+        if any(y for _, y in scored) and not all(y for _, y in scored):
+            assert separation_auc(scored) == pytest.approx(brute_force_auc(scored))
 
 
 def test_the_reliability_diagram_is_drawn(tmp_path):

@@ -83,5 +83,6 @@ def test_a_tiny_set_is_asked_and_scored_end_to_end(tmp_path, embedder):
     lighthouse = run.outcomes[0]
     assert lighthouse.hit and lighthouse.first_hit  # the sentence with 1821 is quoted first
     assert figures(run.abstain_always).accuracy == pytest.approx(1 / 3)
+    assert figures(run.abstain_always).unanswerable_auc == 0.5  # one confidence for all: no separation
     assert figures(run.best_cosine_sentence).false_abstain == 0.0
     assert 0.0 <= f.calibration_error <= 1.0
