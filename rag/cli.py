@@ -34,10 +34,12 @@ def format_answer(answer) -> str:
     return "\n".join(lines)
 
 
-def make_assistant(args):
+def make_assistant(args, scorer=None):
     from rag import Assistant
 
-    return Assistant(seeds_dir=args.seeds, index_dir=args.index, model=args.model, uploads_dir=args.uploads)
+    return Assistant(
+        seeds_dir=args.seeds, index_dir=args.index, model=args.model, uploads_dir=args.uploads, scorer=scorer
+    )
 
 
 def command_index(args) -> int:
@@ -139,7 +141,6 @@ def command_articles(args) -> int:
 
 def command_eval(args) -> int:
     from rag.evaluation import DEFAULT_QUESTIONS, evaluate_dev_set, format_report
-
     from rag.scoring import load_scorer
 
     scorer = load_scorer(args.scorer) if args.scorer else None
@@ -149,9 +150,7 @@ def command_eval(args) -> int:
         plot = Path(args.calibration) if args.calibration else None
         print(evaluate_squad_file(Path(args.squad), model=args.model, calibration_plot=plot, scorer=scorer))
         return 0
-    assistant = make_assistant(args)
-    assistant.scorer = scorer
-    result, note = evaluate_dev_set(assistant, args.file or DEFAULT_QUESTIONS)
+    result, note = evaluate_dev_set(make_assistant(args, scorer), args.file or DEFAULT_QUESTIONS)
     print(note + "\n\n" + format_report(result))
     return 0
 

@@ -126,6 +126,20 @@ def write_article(folder: Path, name: str, title: str, paragraphs, byline: str =
     return path
 
 
+def port_assistant(root: Path, embedder):
+    """An assistant over a corpus of its own under `root` (one seed article, "Northport approves terminal"),
+    with its own index and uploads folder, warmed up: tests that upload or remove touch nothing else."""
+    from rag import Assistant
+
+    (root / "articles").mkdir()
+    write_article(root / "articles", "port.txt", "Northport approves terminal", PARAGRAPHS, byline="By Jane Roe")
+    assistant = Assistant(
+        seeds_dir=root / "articles", index_dir=root / "index", uploads_dir=root / "uploads", embedder=embedder
+    )
+    assistant.warm_up()
+    return assistant
+
+
 @pytest.fixture
 def small_corpus(tmp_path):
     """A folder with one clean article about a port, and a copy of one real seed."""

@@ -6,10 +6,9 @@ import re
 
 import pytest
 
-from rag import Assistant
 from rag.web import create_app, serve_in_background
 
-from conftest import PARAGRAPHS, write_article
+from conftest import port_assistant
 from test_browser import DESKTOP, PHONE, ask, browser, open_chat  # noqa: F401 (fixture)
 from test_uploads import FIXTURES
 
@@ -23,13 +22,7 @@ LOCKED = FIXTURES / "pdf" / "libreoffice-writer-password.pdf"
 @pytest.fixture(scope="module")
 def port_url(tmp_path_factory, embedder):
     """The app over a one-article corpus of its own, so uploads change nothing any other test sees."""
-    root = tmp_path_factory.mktemp("browser-articles")
-    (root / "articles").mkdir()
-    write_article(root / "articles", "port.txt", "Northport approves terminal", PARAGRAPHS, byline="By Jane Roe")
-    assistant = Assistant(
-        seeds_dir=root / "articles", index_dir=root / "index", uploads_dir=root / "uploads", embedder=embedder
-    )
-    assistant.warm_up()
+    assistant = port_assistant(tmp_path_factory.mktemp("browser-articles"), embedder)
     with serve_in_background(create_app(assistant)) as url:
         yield url
 

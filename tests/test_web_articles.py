@@ -7,11 +7,10 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from rag import Assistant
 from rag.web import create_app
 from rag.web.access import TOKEN_ENV, is_loopback, write_access
 
-from conftest import PARAGRAPHS, write_article
+from conftest import port_assistant
 from test_uploads import BAD_INPUTS, FIXTURES, state
 
 TELESCOPE = FIXTURES / "html" / "nature.com.telescope.html"
@@ -22,14 +21,7 @@ TOKEN = "s3cret-admin-token"
 @pytest.fixture(scope="module")
 def port(tmp_path_factory, embedder):
     """A small corpus of its own (one seed article), its index and uploads folder: writes here touch nothing else."""
-    root = tmp_path_factory.mktemp("web-articles")
-    (root / "articles").mkdir()
-    write_article(root / "articles", "port.txt", "Northport approves terminal", PARAGRAPHS, byline="By Jane Roe")
-    assistant = Assistant(
-        seeds_dir=root / "articles", index_dir=root / "index", uploads_dir=root / "uploads", embedder=embedder
-    )
-    assistant.warm_up()
-    return assistant
+    return port_assistant(tmp_path_factory.mktemp("web-articles"), embedder)
 
 
 @pytest.fixture(scope="module")
