@@ -1,0 +1,126 @@
+"""Fitting around the reader: decoding chosen on the validation pair, confidence fitted on held-out training articles."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from rag.reader import CONFIDENCE_FEATURES, ConfidenceModel, PassageReading, Reader, choose_span
+from rag.squad import SquadQuestion, SquadSet, holds_answer, write_corpus
+from rag.types import Hit
+
+MAX_PASSAGES = 8  # the most passages any decoding considered reads
+PASSAGE_CHOICES = (3, 4, 5, 6, 8)
+RANK_PENALTIES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+
+
+@dataclass(frozen=True)
+class ReadQuestion:
+    """One question with its retrieved passages and the reader's view of each."""
+
+    question: SquadQuestion
+    hits: tuple[Hit, ...]
+    readings: tuple[PassageReading, ...]
+
+
+def sentence_at(hit: Hit, offset: int) -> str:
+    """The sentence of a passage holding a character offset of the passage text."""
+    passage = hit.passage
+    for span in passage.sentences:
+        if span.start - passage.start <= offset < span.end - passage.start:
+            return passage.sentence_text(span)
+    return passage.text
+
+
+def collect(squad: SquadSet, reader: Reader, embedder=None, progress: bool = False) -> list[ReadQuestion]:
+    """Every question of a SQuAD set asked of a temporary corpus of its articles: retrieval as the assistant
+    does it, then the reader on the first MAX_PASSAGES passages."""
+    from rag.assistant import Assistant
+
+    out = []
+    with tempfile.TemporaryDirectory(prefix="rag-reader-") as tmp:
+        write_corpus(squad, Path(tmp) / "corpus")
+        assistant = Assistant(seeds_dir=Path(tmp) / "corpus", index_dir=Path(tmp) / "index", embedder=embedder)
+        for i, q in enumerate(squad.questions):
+            hits = tuple(assistant.search(q.question, top_k=MAX_PASSAGES))
+            out.append(ReadQuestion(q, hits, reader.read(q.question, [h.text for h in hits])))
+            if progress and i % 50 == 0:
+                print(f"\rreading {i + 1}/{len(squad.questions)}", end="", flush=True)
+    if progress:
+        print()
+    return out
+
+
+def sentence_hit(item: ReadQuestion, passages: int, rank_penalty: float) -> tuple[bool, dict | None]:
+    choice = choose_span(item.readings[:passages], rank_penalty)
+    if choice is None:
+        return False, None
+    hit = item.hits[choice.span.passage]
+    right = item.question.answerable and holds_answer(sentence_at(hit, choice.span.start), item.question.answers)
+    return right, dict(choice.features)
+
+
+def choose_decoding(items: Sequence[ReadQuestion]) -> dict:
+    """Passages read and rank penalty with the most answer sentences right on answerable questions."""
+    answerable = [i for i in items if i.question.answerable]
+    table = []
+    for n in PASSAGE_CHOICES:
+        for penalty in RANK_PENALTIES:
+            right = sum(sentence_hit(i, n, penalty)[0] for i in answerable) / max(1, len(answerable))
+            table.append({"passages": n, "rank_penalty": penalty, "sentence_hit": round(right, 4)})
+    # fewer passages first among ties: cheaper to read
+    best = max(table, key=lambda r: (r["sentence_hit"], -r["passages"], -r["rank_penalty"]))
+    return {"passages": best["passages"], "rank_penalty": best["rank_penalty"], "table": table}
+
+
+def confidence_rows(items: Sequence[ReadQuestion], passages: int, penalty: float) -> tuple[np.ndarray, np.ndarray]:
+    rows, labels = [], []
+    for item in items:
+        right, features = sentence_hit(item, passages, penalty)
+        if features is None:
+            continue
+        rows.append([features[name] for name in CONFIDENCE_FEATURES])
+        labels.append(int(right))
+    return np.array(rows, dtype=np.float64), np.array(labels)
+
+
+def fit_confidence(items: Sequence[ReadQuestion], passages: int, penalty: float) -> ConfidenceModel:
+    """P(the answer sentence holds the answer), a standardised logistic regression (Platt-style) fitted on
+    questions of articles the reader never trained on."""
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = confidence_rows(items, passages, penalty)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=1.0, max_iter=1000).fit((x - mean) / scale, y)
+    return ConfidenceModel(
+        CONFIDENCE_FEATURES,
+        tuple(np.round(mean, 6)),
+        tuple(np.round(scale, 6)),
+        tuple(np.round(model.coef_[0], 6)),
+        round(float(model.intercept_[0]), 6),
+    )
+
+
+def operating_point(items: Sequence[ReadQuestion], passages: int, penalty: float, model: ConfidenceModel) -> float:
+    """The threshold with the best accuracy (right answers + abstentions on unanswerable questions)."""
+    scored = []
+    for item in items:
+        right, features = sentence_hit(item, passages, penalty)
+        p = model.probability(features) if features else 0.0
+        scored.append((p, right, item.question.answerable))
+    best, best_accuracy = 0.5, -1.0
+    for t in np.round(np.arange(0.05, 0.96, 0.01), 2):
+        accuracy = sum((right if p >= t else not answerable) for p, right, answerable in scored) / len(scored)
+        if accuracy > best_accuracy:
+            best, best_accuracy = float(t), accuracy
+    return best
+
+
+def write_manifest(folder: Path, record: dict) -> None:
+    (folder / "manifest.json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
