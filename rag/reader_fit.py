@@ -17,6 +17,7 @@ from rag.types import Hit
 MAX_PASSAGES = 8  # the most passages any decoding considered reads
 PASSAGE_CHOICES = (3, 4, 5, 6, 8)
 RANK_PENALTIES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+DECODING_TOLERANCE = 0.005  # a decoding this close to the best is as good: the cheaper one is taken
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,10 @@ def choose_decoding(items: Sequence[ReadQuestion]) -> dict:
         for penalty in RANK_PENALTIES:
             right = sum(sentence_hit(i, n, penalty)[0] for i in answerable) / max(1, len(answerable))
             table.append({"passages": n, "rank_penalty": penalty, "sentence_hit": round(right, 4)})
-    # fewer passages first among ties: cheaper to read
-    best = max(table, key=lambda r: (r["sentence_hit"], -r["passages"], -r["rank_penalty"]))
+    # each passage read costs time: the fewest passages within DECODING_TOLERANCE of the best, then its best penalty
+    top = max(r["sentence_hit"] for r in table)
+    fewest = min(r["passages"] for r in table if r["sentence_hit"] >= top - DECODING_TOLERANCE)
+    best = max((r for r in table if r["passages"] == fewest), key=lambda r: (r["sentence_hit"], -r["rank_penalty"]))
     return {"passages": best["passages"], "rank_penalty": best["rank_penalty"], "table": table}
 
 
@@ -96,7 +99,7 @@ def fit_confidence(items: Sequence[ReadQuestion], passages: int, penalty: float)
 
     x, y = confidence_rows(items, passages, penalty)
     mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
+    scale[scale < 1e-6] = 1.0  # a constant feature (kept for a fixed layout) weighs nothing
     model = LogisticRegression(C=1.0, max_iter=1000).fit((x - mean) / scale, y)
     return ConfidenceModel(
         CONFIDENCE_FEATURES,
@@ -124,3 +127,78 @@ def operating_point(items: Sequence[ReadQuestion], passages: int, penalty: float
 
 def write_manifest(folder: Path, record: dict) -> None:
     (folder / "manifest.json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------- the whole command
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "squad2"
+TRAINING_FILES = ("train-ten-articles.json", "dev-twenty-five-articles.json", "squad11-thirteen-articles.json")
+CALIBRATION_FILE = "dev-twenty-five-articles.json"  # its held-out articles: see rag.reader_train
+VALIDATION_FILE = "dev-two-articles.json"
+
+
+def calibration_set(data: Path) -> SquadSet:
+    from rag.reader_train import calibration_articles
+    from rag.squad import load_squad
+
+    return load_squad(data / CALIBRATION_FILE).only(calibration_articles(data / CALIBRATION_FILE))
+
+
+def fit_around(folder: Path, data: Path, record: dict, embedder=None, progress: bool = True) -> dict:
+    """Decoding chosen on the validation pair; confidence and operating point fitted on the held-out training
+    articles; the manifest written. Returns it."""
+    from rag.squad import load_squad
+
+    write_manifest(folder, record)  # the reader loads with default decoding while its decoding is chosen
+    reader = Reader(folder)
+    validation = collect(load_squad(data / VALIDATION_FILE), reader, embedder, progress)
+    decoding = choose_decoding(validation)
+    calibration = collect(calibration_set(data), reader, embedder, progress)
+    model = fit_confidence(calibration, decoding["passages"], decoding["rank_penalty"])
+    threshold = operating_point(calibration, decoding["passages"], decoding["rank_penalty"], model)
+    manifest = {
+        **record,
+        "decoding": {"passages": decoding["passages"], "rank_penalty": decoding["rank_penalty"]},
+        "decoding_table": decoding["table"],
+        "confidence": model.to_dict(),
+        "min_confidence": threshold,
+        "calibration_questions": len(calibration),
+    }
+    write_manifest(folder, manifest)
+    return manifest
+
+
+def train_reader(folder: Path, data: Path = DATA, epochs: float = 1.0, max_questions: int = 0, state: Path | None = None,
+                 embedder=None) -> dict:
+    """`python -m rag train-reader`: fine-tune (unless `state` gives trained weights), export, quantise, fit."""
+    import hashlib
+    import shutil
+
+    from rag.embedding import default_model_path
+    from rag.reader import MODEL_FILE
+    from rag.reader_export import copy_tokenizer, export_reader, quantize_reader
+    from rag.reader_train import train
+
+    model_dir = default_model_path()
+    folder = Path(folder)
+    work = folder.parent / (folder.name + ".work")
+    work.mkdir(parents=True, exist_ok=True)
+    if state is None:
+        record = train([data / f for f in TRAINING_FILES], data / CALIBRATION_FILE, model_dir, work, epochs,
+                       max_questions=max_questions)
+        state = work / "reader.pt"
+    else:
+        record = json.loads((Path(state).parent / "training.json").read_text())
+    staging = folder.parent / (folder.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    tokenizer = copy_tokenizer(model_dir, staging)
+    export_reader(Path(state), model_dir, work / "reader.onnx", tokenizer)
+    quantize_reader(work / "reader.onnx", staging / MODEL_FILE)
+    record = {**record, "model_file": MODEL_FILE,
+              "model_sha256": hashlib.sha256((staging / MODEL_FILE).read_bytes()).hexdigest()}
+    manifest = fit_around(staging, data, record, embedder)
+    if folder.exists():
+        shutil.rmtree(folder)
+    staging.rename(folder)
+    return manifest

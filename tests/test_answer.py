@@ -7,7 +7,6 @@ import pytest
 
 from rag.answer import grounding_problems
 from rag.question import answer_type, is_elliptical, salient_terms
-from rag.scoring import load_scorer
 from rag.types import Answer, Citation
 
 from oracle import ungrounded
@@ -17,7 +16,7 @@ WORDS = lambda text: len(re.sub(r"\[\d+\]", " ", text).split())  # noqa: E731
 
 def test_the_example_question_is_answered_from_the_articles(seed_assistant):
     ans = seed_assistant.ask("Why did China ban Japanese seafood?")
-    assert not ans.abstained and ans.confidence >= load_scorer().min_confidence
+    assert not ans.abstained and ans.confidence >= seed_assistant.reader.min_confidence
     assert "Fukushima" in ans.text and re.search(r"treated|waste|contaminated", ans.text)
     assert grounding_problems(ans) == [] and ungrounded(ans, seed_assistant.articles) == []
     assert [c.number for c in ans.citations] == list(range(1, len(ans.citations) + 1))
