@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,6 +136,7 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "squad2"
 TRAINING_FILES = ("train-ten-articles.json", "dev-twenty-five-articles.json", "squad11-thirteen-articles.json")
 CALIBRATION_FILE = "dev-twenty-five-articles.json"  # its held-out articles: see rag.reader_train
 VALIDATION_FILE = "dev-two-articles.json"
+WORK_ENV = "RAG_READER_WORK"  # where training keeps its weights, graph and readings (default index/reader-training)
 
 
 def calibration_set(data: Path) -> SquadSet:
@@ -144,7 +146,8 @@ def calibration_set(data: Path) -> SquadSet:
     return load_squad(data / CALIBRATION_FILE).only(calibration_articles(data / CALIBRATION_FILE))
 
 
-def fit_around(folder: Path, data: Path, record: dict, embedder=None, progress: bool = True) -> dict:
+def fit_around(folder: Path, data: Path, record: dict, embedder=None, progress: bool = True,
+               keep_readings: Path | None = None, fp32_model: Path | None = None) -> dict:
     """Decoding chosen on the validation pair; confidence and operating point fitted on the held-out training
     articles; the manifest written. Returns it."""
     from rag.squad import load_squad
@@ -153,7 +156,23 @@ def fit_around(folder: Path, data: Path, record: dict, embedder=None, progress: 
     reader = Reader(folder)
     validation = collect(load_squad(data / VALIDATION_FILE), reader, embedder, progress)
     decoding = choose_decoding(validation)
+    quantisation = {}
+    if fp32_model is not None:  # int8 ships (a quarter of the size) if it reads as well as fp32
+        import shutil
+
+        with tempfile.TemporaryDirectory(prefix="rag-reader-fp32-") as tmp:
+            shutil.copyfile(folder / "tokenizer.json", Path(tmp) / "tokenizer.json")
+            write_manifest(Path(tmp), {"model_file": str(Path(fp32_model).resolve())})
+            fp32 = collect(load_squad(data / VALIDATION_FILE), Reader(tmp), embedder, progress)
+        answerable = [i for i in validation if i.question.answerable]
+        for name, items in (("int8", validation), ("fp32", fp32)):
+            right = [sentence_hit(i, decoding["passages"], decoding["rank_penalty"])[0] for i in items if i.question.answerable]
+            quantisation[f"{name}_sentence_hit"] = round(sum(right) / max(1, len(answerable)), 4)
     calibration = collect(calibration_set(data), reader, embedder, progress)
+    if keep_readings is not None:  # for looking at the decisions afterwards without reading again
+        import pickle
+
+        Path(keep_readings).write_bytes(pickle.dumps((validation, calibration)))
     model = fit_confidence(calibration, decoding["passages"], decoding["rank_penalty"])
     threshold = operating_point(calibration, decoding["passages"], decoding["rank_penalty"], model)
     manifest = {
@@ -163,6 +182,7 @@ def fit_around(folder: Path, data: Path, record: dict, embedder=None, progress: 
         "confidence": model.to_dict(),
         "min_confidence": threshold,
         "calibration_questions": len(calibration),
+        "quantisation": quantisation,
     }
     write_manifest(folder, manifest)
     return manifest
@@ -181,7 +201,7 @@ def train_reader(folder: Path, data: Path = DATA, epochs: float = 1.0, max_quest
 
     model_dir = default_model_path()
     folder = Path(folder)
-    work = folder.parent / (folder.name + ".work")
+    work = Path(os.environ.get(WORK_ENV) or DATA.parent.parent / "index" / "reader-training")  # not committed
     work.mkdir(parents=True, exist_ok=True)
     if state is None:
         record = train([data / f for f in TRAINING_FILES], data / CALIBRATION_FILE, model_dir, work, epochs,
@@ -192,13 +212,17 @@ def train_reader(folder: Path, data: Path = DATA, epochs: float = 1.0, max_quest
     staging = folder.parent / (folder.name + ".staging")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    tokenizer = copy_tokenizer(model_dir, staging)
-    export_reader(Path(state), model_dir, work / "reader.onnx", tokenizer)
-    quantize_reader(work / "reader.onnx", staging / MODEL_FILE)
-    record = {**record, "model_file": MODEL_FILE,
-              "model_sha256": hashlib.sha256((staging / MODEL_FILE).read_bytes()).hexdigest()}
-    manifest = fit_around(staging, data, record, embedder)
-    if folder.exists():
-        shutil.rmtree(folder)
-    staging.rename(folder)
+    try:  # the shipped folder is replaced only by a whole new one; a failed run leaves nothing behind
+        tokenizer = copy_tokenizer(model_dir, staging)
+        export_reader(Path(state), model_dir, work / "reader.onnx", tokenizer)
+        quantize_reader(work / "reader.onnx", staging / MODEL_FILE)
+        record = {**record, "model_file": MODEL_FILE,
+                  "model_sha256": hashlib.sha256((staging / MODEL_FILE).read_bytes()).hexdigest()}
+        manifest = fit_around(staging, data, record, embedder, keep_readings=work / "readings.pkl",
+                              fp32_model=work / "reader.onnx")
+        if folder.exists():
+            shutil.rmtree(folder)
+        staging.rename(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return manifest
