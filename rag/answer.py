@@ -1,192 +1,196 @@
-"""Answer composer: the reader's best span across the retrieved passages, its sentence cited, or an abstention."""
+"""Answer composer: scores the sentences of retrieved passages with the fitted models, cites them, or abstains."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Collection, Sequence
 
 import numpy as np
 
+from rag.features import (
+    ANSWER_FEATURES,
+    SENTENCE_FEATURES,
+    TYPE_EVIDENCE,
+    Candidate,
+    answer_feature_vector,
+    candidates_of,
+    focus_found,
+    sentence_feature_matrix,
+)
 from rag.indexer import CorpusIndex
-from rag.question import clean_question, resolve_follow_up
-from rag.reader import Choice, PassageReading, Reader, SpanReading, choose_span, load_reader
+from rag.question import QuestionTerms, clean_question, merge_terms, resolve_follow_up, salient_terms
 from rag.retrieval import Retriever, expand_acronyms
-from rag.types import Answer, Citation, Hit, Passage, ShortAnswer, Span
+from rag.scoring import Scorer, load_scorer
+from rag.short_answer import find_short_answer
+from rag.store import text_tokens
+from rag.types import Answer, Citation, Hit, Span
 
 MAX_WORDS = 120
 MAX_SENTENCES = 3
 SAME_FACT_COSINE = 0.88  # two sentences this close state the same fact: one sentence, both citations
-SUPPORT_MARGIN = 0.0  # a further passage's span adds a sentence only when the reader prefers it to no answer there
-SUPPORT_GAP = 2.0  # ... and its score is within this of the chosen span's
-SHORT_ANSWER_SHARE = 0.6  # a span this much of its sentence's words is no shorter answer: shown without one
+REDUNDANT_COSINE = 0.75  # a further sentence this close to a chosen one adds nothing
+TYPED_LEAD_SHARE = 0.25  # see lead_with_asked_type
 ABSTENTION_TEXT = "I could not find an answer to that in the articles."
 EMPTY_QUESTION_TEXT = "Please ask a question about the articles."
-# A sentence that opens by leaning on the one before it ("Then when on …", "It was …") cannot stand first alone.
-LEANING_START = re.compile(
-    r"^(It|Its|This|That|These|Those|They|Their|Them|He|His|She|Her|Such|Then|Also|And|Or|So|But|However|Yet"
-    r"|Thus|Therefore|Instead|Meanwhile|Later|Afterwards|Still|Moreover|Furthermore|Nevertheless|In response"
-    r"|The move|The decision|The next|After that|As a result)\b"
-)
 
 Encoder = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised vectors, one row per text
 
 
 @dataclass(frozen=True)
-class Quote:
-    """A stretch of one retrieved passage put in the answer: whole sentences, article offsets."""
+class Evidence:
+    """What the composer knows about one question before deciding: its terms, passages and scored sentences."""
 
-    hit: Hit
-    span: Span
-    text: str
-    sentence_rows: tuple[int, ...]  # the index's sentence rows it covers (for same-fact checks)
+    question: str
+    query: str  # as retrieval saw it (with the conversation, acronyms expanded)
+    terms: QuestionTerms
+    hits: tuple[Hit, ...]
+    candidates: tuple[Candidate, ...]
+    features: np.ndarray  # one row of SENTENCE_FEATURES per candidate
 
 
 @dataclass(frozen=True)
-class Reading:
-    """One question as the composer sees it: the query retrieval used, the passages, the reader's view."""
+class Scored:
+    """A candidate with the fitted probability that it holds the answer."""
 
-    question: str
-    query: str
-    hits: tuple[Hit, ...]
-    readings: tuple[PassageReading, ...]
-    choice: Choice | None
-    confidence: float
+    candidate: Candidate
+    probability: float
+    row: int  # its row in Evidence.features
 
 
-# ---------------------------------------------------------------- reading
+# ---------------------------------------------------------------- gathering evidence
 
 
-def read_question(
+def gather_evidence(
     index: CorpusIndex,
     encode: Encoder,
-    reader: Reader,
     question: str,
     history: Sequence[str] = (),
-    top_k: int | None = None,
+    top_k: int = 5,
     doc_ids: Collection[str] | None = None,
-) -> Reading:
-    """Resolve a follow-up, retrieve, read the first passages in one batch and choose the span."""
+) -> Evidence:
+    """Resolve a follow-up, retrieve `top_k` passages and compute every candidate sentence's features."""
     history = [h for h in map(clean_question, history) if h]
     query = expand_acronyms(resolve_follow_up(question, history, index.lexical), index.acronyms)
-    passages = top_k or reader.passages_read
-    hits = tuple(Retriever(index).search(query, encode([query])[0], top_k=passages, doc_ids=doc_ids))
-    readings = reader.read(query, [h.text for h in hits])
-    choice = choose_span(readings, reader.rank_penalty)
-    confidence = reader.confidence.probability(choice.features) if choice and reader.confidence else 0.0
-    return Reading(question, query, hits, readings, choice, confidence)
+    terms = salient_terms(question, index.lexical, index.metadata_vocabulary, index.neighbours)
+    if query == expand_acronyms(question, index.acronyms):
+        query_vector = sentence_vector = encode([query])[0]
+    else:  # a follow-up: retrieve with the conversation, but rank sentences for what is asked now
+        query_vector, question_vector = encode([query, question])
+        sentence_vector = (query_vector + question_vector) / 2
+        terms = merge_terms(terms, salient_terms(query, index.lexical, index.metadata_vocabulary, index.neighbours))
+    hits = tuple(Retriever(index).search(query, query_vector, top_k=top_k, doc_ids=doc_ids))
+    candidates = tuple(candidates_of(hits, index, sentence_vector, terms))
+    features = sentence_feature_matrix(candidates, index, sentence_vector, terms)
+    return Evidence(question, query, terms, hits, candidates, features)
 
 
-# ---------------------------------------------------------------- from a span to sentences
+def score_sentences(evidence: Evidence, scorer: Scorer) -> list[Scored]:
+    """Candidates with their answer-sentence probability, most likely first (ties: passage order), the asked
+    type leading (see `lead_with_asked_type`)."""
+    probabilities = scorer.sentence.probabilities_in(evidence.features, SENTENCE_FEATURES) if evidence.candidates else []
+    return rank_candidates(evidence, probabilities)
 
 
-def sentence_position(passage: Passage, offset: int) -> int:
-    """The passage's sentence holding a character offset of the passage text (the last one when past all)."""
-    absolute = passage.start + offset
-    for i, span in enumerate(passage.sentences):
-        if absolute < span.end:
-            return i
-    return max(0, len(passage.sentences) - 1)
+def rank_candidates(evidence: Evidence, probabilities: Sequence[float]) -> list[Scored]:
+    """The candidates with their probabilities, in the order the composer considers them."""
+    scored = [Scored(c, float(p), i) for i, (c, p) in enumerate(zip(evidence.candidates, probabilities))]
+    return lead_with_asked_type(sorted(scored, key=lambda s: (-s.probability, s.row)), evidence.terms)
 
 
-def stripped(passage: Passage, span: Span) -> Span:
-    text = passage.sentence_text(span)
-    start = span.start + len(text) - len(text.lstrip())
-    return Span(start, max(start, span.end - (len(text) - len(text.rstrip()))))
+def lead_with_asked_type(scored: Sequence[Scored], terms: QuestionTerms) -> list[Scored]:
+    """A question that asks for a date, place, person, number, cause or response is not answered first by a
+    sentence that holds none, while one that holds it is at least TYPED_LEAD_SHARE as likely: the likelier
+    sentence then usually restates the question ("How did Japan respond to the ban?" -> the ban itself)."""
+    if terms.answer_type not in TYPE_EVIDENCE or not scored:
+        return list(scored)
+    floor = TYPED_LEAD_SHARE * scored[0].probability
+    typed = next((s for s in scored if s.candidate.type_match and s.probability >= floor), None)
+    if typed is None or typed is scored[0]:
+        return list(scored)
+    return [typed] + [s for s in scored if s is not typed]
 
 
-def quote_for(hit: Hit, span: SpanReading, index: CorpusIndex) -> Quote:
-    """The sentences holding a span; one that leans on the sentence before it brings that one along."""
-    passage = hit.passage
-    if not passage.sentences:
-        return Quote(hit, Span(passage.start, passage.end), passage.text.strip(), ())
-    first = sentence_position(passage, span.start)
-    last = max(first, sentence_position(passage, max(span.start, span.end - 1)))
-    if first > 0 and LEANING_START.match(passage.sentence_text(passage.sentences[first]).lstrip()):
-        first -= 1
-    whole = stripped(passage, Span(passage.sentences[first].start, passage.sentences[last].end))
-    rows = index.passage_sentence_rows(passage.passage_id)
-    return Quote(hit, whole, passage.sentence_text(whole), tuple(rows.start + i for i in range(first, last + 1)))
+# ---------------------------------------------------------------- selection
 
 
-def same_fact(a: Quote, b: Quote, index: CorpusIndex) -> bool:
-    if a.sentence_rows and b.sentence_rows:
-        vectors = index.sentence_vectors
-        if float(np.max(vectors[list(a.sentence_rows)] @ vectors[list(b.sentence_rows)].T)) >= SAME_FACT_COSINE:
-            return True
-    ta, tb = set(a.text.lower().split()), set(b.text.lower().split())
+def closeness(a: Candidate, b: Candidate, index: CorpusIndex) -> float:
+    """The highest cosine between a sentence of one candidate and a sentence of the other."""
+    return float(np.max(index.sentence_vectors[list(a.rows)] @ index.sentence_vectors[list(b.rows)].T))
+
+
+def same_fact(a: Candidate, b: Candidate, index: CorpusIndex) -> bool:
+    if closeness(a, b, index) >= SAME_FACT_COSINE:
+        return True
+    ta, tb = set(a.tokens), set(b.tokens)
     return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= 0.6
 
 
-def overlaps(a: Quote, b: Quote) -> bool:
-    return a.hit.doc_id == b.hit.doc_id and a.span.start < b.span.end and b.span.start < a.span.end
+def overlaps(a: Candidate, b: Candidate) -> bool:
+    same_passage = a.hit.passage.passage_id == b.hit.passage.passage_id
+    return same_passage and a.span.start < b.span.end and b.span.start < a.span.end
 
 
-def supporting_spans(reading: Reading) -> list[SpanReading]:
-    """Other passages' best spans that the reader also prefers to no answer, nearly as strong as the chosen."""
-    chosen = reading.choice.span
-    out = []
-    for r in reading.readings:
-        if r.passage == chosen.passage or not r.spans:
+def select_sentences(
+    scored: Sequence[Scored], index: CorpusIndex, min_support: float, max_words: int = MAX_WORDS
+) -> list[list[Scored]]:
+    """The most likely sentence first; further sentences only when they are themselves likely to answer
+    (probability >= min_support) and say something new; each with other sentences stating the same fact."""
+    chosen: list[list[Scored]] = []
+    words = 0
+    for s in scored:
+        cand = s.candidate
+        if any(overlaps(cand, c.candidate) for group in chosen for c in group):
             continue
-        best = r.spans[0]
-        if best.score - r.null_score > SUPPORT_MARGIN and best.score >= chosen.score - SUPPORT_GAP:
-            out.append(best)
-    return sorted(out, key=lambda s: (-s.score, s.passage))
-
-
-def quote_groups(reading: Reading, index: CorpusIndex, max_words: int = MAX_WORDS) -> list[list[Quote]]:
-    """The chosen span's sentences first; a supporting span's sentences after, or as another citation of the
-    first when they state the same fact in another article; within max_words."""
-    first = quote_for(reading.hits[reading.choice.span.passage], reading.choice.span, index)
-    groups = [[trim_to_words(first, max_words)]]
-    words = len(groups[0][0].text.split())
-    for span in supporting_spans(reading):
-        quote = quote_for(reading.hits[span.passage], span, index)
-        if any(overlaps(quote, q) for g in groups for q in g):
+        group = next((g for g in chosen if same_fact(cand, g[0].candidate, index)), None)
+        if group is not None:  # the same fact in another article: one more citation, however likely
+            if all(c.candidate.hit.doc_id != cand.hit.doc_id for c in group):
+                group.append(s)
             continue
-        group = next((g for g in groups if same_fact(quote, g[0], index)), None)
-        if group is not None:
-            if all(q.hit.doc_id != quote.hit.doc_id for q in group):
-                group.append(quote)
+        if len(chosen) == MAX_SENTENCES or (chosen and s.probability < min_support):
             continue
-        n = len(quote.text.split())
-        if len(groups) < MAX_SENTENCES and words + n <= max_words:
-            groups.append([quote])
-            words += n
-    return groups
+        if chosen and max(closeness(cand, g[0].candidate, index) for g in chosen) >= REDUNDANT_COSINE:
+            continue
+        n = len(cand.text.split())
+        if words + n > max_words:
+            if chosen:
+                continue
+            s = replace(s, candidate=trim_to_words(cand, max_words))
+            n = len(s.candidate.text.split())
+        chosen.append([s])
+        words += n
+    return chosen
 
 
-def trim_to_words(quote: Quote, max_words: int) -> Quote:
-    """Cut an over-long stretch to a contiguous run of its first `max_words` words."""
-    words = list(re.finditer(r"\S+", quote.text))
-    if len(words) <= max_words:
-        return quote
-    span = Span(quote.span.start, quote.span.start + words[max_words - 1].end())
-    return Quote(quote.hit, span, quote.hit.passage.sentence_text(span), quote.sentence_rows)
+def trim_to_words(candidate: Candidate, max_words: int) -> Candidate:
+    """Cut an over-long sentence to a contiguous stretch of its first `max_words` words."""
+    words = list(re.finditer(r"\S+", candidate.text))[:max_words]
+    end = candidate.span.start + (words[-1].end() if words else len(candidate.text))
+    span = Span(candidate.span.start, end)
+    return replace(candidate, span=span, text=candidate.hit.passage.sentence_text(span))
 
 
-# ---------------------------------------------------------------- citations and the short answer
+# ---------------------------------------------------------------- citations
 
 
-def build_citations(groups: Sequence[Sequence[Quote]], index: CorpusIndex) -> tuple[str, tuple[Citation, ...]]:
-    """Answer text with [n] markers after each stretch, and citations numbered in order of first use."""
+def build_citations(groups: Sequence[Sequence[Candidate]], index: CorpusIndex) -> tuple[str, tuple[Citation, ...]]:
+    """Answer text with [n] markers after each sentence, and citations numbered in order of first use."""
     numbers: dict[int, int] = {}
-    quotes: dict[int, list[Quote]] = {}
+    quotes: dict[int, list[Candidate]] = {}
     parts = []
     for group in groups:
         markers = []
-        for quote in group:
-            pid = quote.hit.passage.passage_id
+        for cand in group:
+            pid = cand.hit.passage.passage_id
             if pid not in numbers:
                 numbers[pid] = len(numbers) + 1
                 quotes[pid] = []
-            quotes[pid].append(quote)
+            quotes[pid].append(cand)
             markers.append(f"[{numbers[pid]}]")
         parts.append(f"{group[0].text} {''.join(dict.fromkeys(markers))}")
     citations = []
     for pid, number in numbers.items():
-        used = sorted(quotes[pid], key=lambda q: q.span.start)
+        used = sorted(quotes[pid], key=lambda c: c.span.start)
         hit = used[0].hit
         citations.append(
             Citation(
@@ -196,40 +200,13 @@ def build_citations(groups: Sequence[Sequence[Quote]], index: CorpusIndex) -> tu
                 url=hit.url,
                 paragraph=hit.paragraph,
                 text=hit.text,
-                quote=" … ".join(q.text for q in used),
+                quote=" … ".join(c.text for c in used),
                 score=hit.score,
-                spans=tuple(q.span for q in used),
+                spans=tuple(c.span for c in used),
                 page=index.articles[hit.doc_id].page_at(used[0].span.start),
             )
         )
     return " ".join(parts), tuple(citations)
-
-
-def short_answer_of(reading: Reading, first: Quote, text: str, citations: Sequence[Citation]) -> ShortAnswer | None:
-    """The reader's span, located in its citation and in the answer text; none when it is (nearly) the
-    whole sentence, which would say nothing shorter."""
-    span = reading.choice.span
-    hit = reading.hits[span.passage]
-    phrase = hit.text[span.start : span.end].strip(" ,;:")
-    if not phrase or len(phrase.split()) >= SHORT_ANSWER_SHARE * len(first.text.split()):
-        return None
-    start = hit.text.find(phrase, span.start)
-    in_answer = text.find(phrase, 0, len(first.text) + 1)
-    if start < 0 or in_answer < 0:
-        return None
-    citation = next(c for c in citations if c.doc_id == hit.doc_id and c.paragraph == hit.paragraph and c.text == hit.text)
-    return ShortAnswer(
-        text=phrase,
-        citation=citation.number,
-        start=start,
-        end=start + len(phrase),
-        answer_start=in_answer,
-        answer_end=in_answer + len(phrase),
-        score=round(span.score, 3),
-    )
-
-
-# ---------------------------------------------------------------- deciding
 
 
 def abstention(question: str, message: str, hits: Sequence[Hit], confidence: float, query: str, notes=()) -> Answer:
@@ -244,45 +221,88 @@ def abstention(question: str, message: str, hits: Sequence[Hit], confidence: flo
     )
 
 
+# ---------------------------------------------------------------- deciding
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The answer the composer would give, before the confidence decides whether to give it."""
+
+    groups: tuple[tuple[Scored, ...], ...]
+    confidence: float
+
+
+def draft_answer(evidence: Evidence, scored: Sequence[Scored], index: CorpusIndex, scorer: Scorer) -> Draft | None:
+    """Pick the sentences and compute the calibrated probability that the answer they make is right."""
+    groups = select_sentences(scored, index, scorer.min_support)
+    if not groups:
+        return None
+    chosen = [g[0].candidate for g in groups]
+    best = groups[0][0]
+    row = answer_feature_vector(
+        chosen, [s.probability for s in scored], evidence.features[best.row], evidence.terms, index, evidence.hits
+    )
+    confidence = float(scorer.answerable.probabilities_in(row, ANSWER_FEATURES)[0])
+    return Draft(tuple(tuple(g) for g in groups), confidence)
+
+
+def names_no_one(draft: Draft, terms: QuestionTerms, index: CorpusIndex) -> bool:
+    """A "who is the <role> of …" question whose role ("president") no cited passage, nor its article's
+    metadata, mentions: the articles name no such person, whatever else they say about the subject. (In the
+    labelled questions no answerable who-question lacks its role noun in the passage that answers it.)"""
+    if terms.answer_type != "who" or not terms.focus:
+        return False
+    cited = {s.candidate.hit.passage.passage_id: s.candidate.hit for group in draft.groups for s in group}
+    tokens = set().union(*(text_tokens(h.text) for h in cited.values()))
+    tokens |= set().union(*(index.metadata_terms.get(h.doc_id, frozenset()) for h in cited.values()))
+    return not focus_found(tokens, terms)
+
+
 def compose_answer(
     index: CorpusIndex,
     encode: Encoder,
     question: str,
     history: Sequence[str] = (),
-    top_k: int | None = None,
+    top_k: int = 5,
     doc_ids: Collection[str] | None = None,
-    reader: Reader | None = None,
+    scorer: Scorer | None = None,
     min_confidence: float | None = None,
 ) -> Answer:
-    """The whole answer step: resolve a follow-up, retrieve, read, cite or abstain.
+    """The whole answer step: resolve a follow-up, retrieve, score sentences, select, cite or abstain.
 
-    The reader reads the first `top_k` passages (default: as many as chosen on the validation pair). The
-    answer is given when its confidence (the calibrated probability that it is right) reaches
-    `min_confidence` (default: the reader's operating point)."""
+    The answer is drawn from the first `top_k` passages only. It is given when its confidence (the calibrated
+    probability that it is right) reaches `min_confidence` (default: the scorer's documented operating point)."""
     question = clean_question(question)
     if not question:
         return abstention(question, EMPTY_QUESTION_TEXT, (), 0.0, "")
-    reader = reader or load_reader()
-    threshold = reader.min_confidence if min_confidence is None else min_confidence
-    reading = read_question(index, encode, reader, question, history, top_k, doc_ids)
-    if reading.choice is None:
-        return abstention(question, ABSTENTION_TEXT, reading.hits, 0.0, reading.query)
-    features = reading.choice.features
-    notes = tuple(f"{name}={value:.3f}" for name, value in features.items())
-    if reading.confidence < threshold:
-        return abstention(question, ABSTENTION_TEXT, reading.hits, reading.confidence, reading.query, notes)
-    groups = quote_groups(reading, index)
-    text, citations = build_citations(groups, index)
+    scorer = scorer or load_scorer()
+    threshold = scorer.min_confidence if min_confidence is None else min_confidence
+    evidence = gather_evidence(index, encode, question, history, top_k, doc_ids)
+    scored = score_sentences(evidence, scorer)
+    draft = draft_answer(evidence, scored, index, scorer)
+    if draft is None:
+        return abstention(question, ABSTENTION_TEXT, evidence.hits, 0.0, evidence.query)
+    best = draft.groups[0][0]
+    notes = (
+        f"type={evidence.terms.answer_type}",
+        f"sentence_probability={best.probability:.3f}",
+        f"best_cosine={best.candidate.cosine:.3f}",
+        f"unknown={evidence.terms.unknown}",
+    )
+    if draft.confidence < threshold or names_no_one(draft, evidence.terms, index):
+        return abstention(question, ABSTENTION_TEXT, evidence.hits, draft.confidence, evidence.query, notes)
+    text, citations = build_citations([[s.candidate for s in g] for g in draft.groups], index)
+    short = find_short_answer(best.candidate, evidence.terms, question, scorer, citations, text)
     return Answer(
         question=question,
         text=text,
         abstained=False,
-        confidence=round(reading.confidence, 3),
+        confidence=round(draft.confidence, 3),
         citations=citations,
-        passages=reading.hits,
-        retrieval_query=reading.query,
+        passages=evidence.hits,
+        retrieval_query=evidence.query,
         notes=notes,
-        short_answer=short_answer_of(reading, groups[0][0], text, citations),
+        short_answer=short,
     )
 
 

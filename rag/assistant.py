@@ -16,6 +16,7 @@ from typing import Collection, Iterator, Sequence
 import numpy as np
 
 from rag.answer import compose_answer
+from rag.reader_answer import compose_answer as compose_with_reader
 from rag.embedding import Embedder
 from rag.errors import FileTooLarge, LastArticle, SeedArticle, UnknownArticle
 from rag.incremental import PUNKT_FILE, add_articles, remove_articles, stamped, write_index
@@ -24,7 +25,8 @@ from rag.ingest import CorpusError
 from rag.question import clean_question
 from rag.readers import MAX_FILE_BYTES, PARSE_SECONDS, detect_format
 from rag.retrieval import MODES, Retriever, expand_acronyms
-from rag.reader import Reader, load_reader
+from rag.reader import Reader
+from rag.scoring import Scorer
 from rag.store import BuildStore, IndexError_
 from rag.types import Added, Answer, Article, Hit
 from rag.uploads import UploadStore, content_digest, read_upload, upload_doc_id
@@ -50,10 +52,11 @@ class Assistant:
         top_k: int = 5,
         mode: str = "hybrid",
         embedder: Embedder | None = None,
-        reader: Reader | None = None,
+        scorer: Scorer | None = None,
         min_confidence: float | None = None,
         uploads_dir: str | Path | None = None,
         parse_seconds: float = PARSE_SECONDS,
+        reader: Reader | None = None,
     ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -64,8 +67,9 @@ class Assistant:
         self.embedder = embedder or Embedder(model)  # pass one to share a loaded model between assistants
         self.top_k = top_k
         self.mode = mode
-        self._reader = reader  # None: the reader shipped in the package (rag/models/reader/), loaded on first use
-        self.min_confidence = min_confidence  # None: the reader's operating point
+        self.scorer = scorer  # None: the fitted parameters shipped in the package (rag/models/)
+        self.min_confidence = min_confidence  # None: the scorer's (or the reader's) operating point
+        self.reader = reader  # opt-in: answers by the trained reader (rag.reader_answer) instead of the scorer
         self._index: CorpusIndex | None = None
         self._build: Path | None = None  # the published build `_index` was loaded from or written as
         self._lock = threading.Lock()  # guards the swap of (_index, _build)
@@ -76,16 +80,9 @@ class Assistant:
     # ------------------------------------------------------------ index life cycle
 
     def warm_up(self) -> None:
-        """Load (or build) the index, the encoder and the reader now rather than on the first question."""
+        """Load (or build) the index and the model now rather than on the first question."""
         self.index
         self.embedder.warm_up()
-        self.reader
-
-    @property
-    def reader(self) -> Reader:
-        if self._reader is None:
-            self._reader = load_reader()
-        return self._reader
 
     @property
     def index(self) -> CorpusIndex:
@@ -327,17 +324,23 @@ class Assistant:
         top_k: int | None = None,
         doc_ids: Collection[str] | None = None,
         min_confidence: float | None = None,
+        scorer: Scorer | None = None,
     ) -> Answer:
         """An extractive answer with numbered citations drawn from the `top_k` best passages, or an abstention
         when the articles do not answer. `answer.confidence` is the calibrated probability that the answer is
-        right; below `min_confidence` (default: the reader's operating point) the assistant abstains."""
+        right; below `min_confidence` (default: the scorer's operating point) the assistant abstains."""
+        min_confidence = self.min_confidence if min_confidence is None else min_confidence
+        if self.reader is not None:
+            return compose_with_reader(
+                self.index, self.embedder.encode, question, history or (), top_k, doc_ids, self.reader, min_confidence
+            )
         return compose_answer(
             self.index,
             self.embedder.encode,
             question,
             history or (),
-            top_k,
+            top_k or self.top_k,
             doc_ids,
-            reader=self.reader,
+            scorer=scorer or self.scorer,
             min_confidence=self.min_confidence if min_confidence is None else min_confidence,
         )

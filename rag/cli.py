@@ -34,11 +34,12 @@ def format_answer(answer) -> str:
     return "\n".join(lines)
 
 
-def make_assistant(args, reader=None):
+def make_assistant(args, scorer=None, reader=None):
     from rag import Assistant
 
     return Assistant(
-        seeds_dir=args.seeds, index_dir=args.index, model=args.model, uploads_dir=args.uploads, reader=reader
+        seeds_dir=args.seeds, index_dir=args.index, model=args.model, uploads_dir=args.uploads, scorer=scorer,
+        reader=reader
     )
 
 
@@ -77,7 +78,7 @@ def command_search(args) -> int:
 
 
 def command_ask(args) -> int:
-    answer = make_assistant(args).ask(args.question, history=args.history, top_k=args.top_k)
+    answer = make_assistant(args, reader=reader_of(args.reader)).ask(args.question, history=args.history, top_k=args.top_k)
     print(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
     return 0
 
@@ -141,18 +142,29 @@ def command_articles(args) -> int:
 
 def command_eval(args) -> int:
     from rag.evaluation import DEFAULT_QUESTIONS, evaluate_dev_set, format_report
-    from rag.reader import Reader
+    from rag.scoring import load_scorer
 
-    reader = Reader(args.reader) if args.reader else None
+    scorer = load_scorer(args.scorer) if args.scorer else None
+    reader = reader_of(args.reader)
     if args.squad:
         from rag.squad import evaluate_squad_file
 
         plot = Path(args.calibration) if args.calibration else None
-        print(evaluate_squad_file(Path(args.squad), model=args.model, calibration_plot=plot, reader=reader))
+        print(evaluate_squad_file(Path(args.squad), model=args.model, calibration_plot=plot, scorer=scorer,
+                                  reader=reader))
         return 0
-    result, note = evaluate_dev_set(make_assistant(args, reader), args.file or DEFAULT_QUESTIONS)
+    result, note = evaluate_dev_set(make_assistant(args, scorer, reader), args.file or DEFAULT_QUESTIONS)
     print(note + "\n\n" + format_report(result))
     return 0
+
+
+def reader_of(option: str | None):
+    """`--reader shipped` (rag/models/reader/) or a reader folder; None without the option."""
+    if not option:
+        return None
+    from rag.reader import Reader
+
+    return Reader(None if option == "shipped" else option)
 
 
 def command_train_reader(args) -> int:
@@ -164,6 +176,27 @@ def command_train_reader(args) -> int:
                             state=Path(args.weights) if args.weights else None)
     print(f"wrote {output}: passages read {manifest['decoding']['passages']}, rank penalty "
           f"{manifest['decoding']['rank_penalty']}, operating point {manifest['min_confidence']:.2f}")
+    return 0
+
+
+def command_fit(args) -> int:
+    from rag.assistant import resolve_dir
+    from rag.embedding import Embedder
+    from rag.evaluation import DEFAULT_QUESTIONS
+    from rag.fitting import fit_from_files, write_scorer
+    from rag.scoring import PARAMETERS_FILE
+    from rag.squad import DEFAULT_SQUAD
+
+    questions = Path(args.questions or DEFAULT_QUESTIONS)
+    squad = [Path(p) for p in (args.squad or [DEFAULT_SQUAD])]
+    for path in [questions, *squad]:
+        if not path.is_file():
+            raise ValueError(f"labelled questions not found: {path}")
+    scorer = fit_from_files(questions, resolve_dir(args.seeds, "seeds"), squad, Embedder(args.model))
+    output = Path(args.output) if args.output else PARAMETERS_FILE
+    write_scorer(scorer, output)
+    print(f"fitted on {', '.join(scorer.fitted_on)}; operating point: confidence >= {scorer.min_confidence:.3f}")
+    print(f"wrote {output}")
     return 0
 
 
@@ -221,8 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="a cited, extractive answer")
     p.add_argument("question")
+    p.add_argument("--reader", help="answer with the trained reader: 'shipped' (rag/models/reader/) or a folder")
     p.add_argument("--history", action="append", default=[], help="an earlier question (repeat, oldest first)")
-    p.add_argument("--top-k", type=int, default=None, help="passages to read (default: the reader's)")
+    p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=command_ask)
 
@@ -242,16 +276,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="questions .jsonl (default: ../shared/eval/questions.jsonl)")
     p.add_argument("--squad", help="a SQuAD-format file: its articles become a temporary corpus, its questions are asked")
     p.add_argument("--calibration", help="with --squad: draw the reliability diagram into this PNG")
-    p.add_argument("--reader", help="a reader folder (default: the shipped rag/models/reader/)")
+    p.add_argument("--scorer", help="answer scorer parameters (default: the shipped rag/models/answer_scorer.json)")
+    p.add_argument("--reader", help="answer with the trained reader instead: 'shipped' (rag/models/reader/) or a folder")
     p.set_defaults(run=command_eval)
 
     p = sub.add_parser("train-reader", help="fine-tune the reader on data/squad2, export it as ONNX, fit its "
-                       "confidence (about an hour and a half on 2 cores; writes rag/models/reader/)")
+                       "confidence (about 1.5 hours on 2 cores; writes rag/models/reader/)")
     p.add_argument("--data", help="folder of the SQuAD training and validation files (default: data/squad2)")
     p.add_argument("--epochs", type=float, default=1.0, help="passes over the training questions (default 1)")
-    p.add_argument("--weights", help="trained weights (reader.pt) to export and fit instead of training")
+    p.add_argument("--weights", help="trained weights (reader.pt beside its training.json) to export and fit")
     p.add_argument("--output", help="reader folder (default: rag/models/reader/)")
     p.set_defaults(run=command_train_reader)
+
+    p = sub.add_parser("fit", help="refit the answer scorer on labelled questions (writes rag/models/)")
+    p.add_argument("--questions", help="news-format questions .jsonl (default: ../shared/eval/questions.jsonl)")
+    p.add_argument("--squad", action="append", help="SQuAD-format file (repeatable; default: ../shared/eval/squad2/…)")
+    p.add_argument("--output", help="parameter file (default: rag/models/answer_scorer.json)")
+    p.set_defaults(run=command_fit)
 
     p = sub.add_parser("bench", help="measure latency, cold start, builds, Ray, scale, eval; write docs/BENCHMARKS.md "
                        "and docs/SCALING.md's figures")

@@ -77,8 +77,11 @@ def answer_is_correct(question: Question, answer: Answer) -> bool:
     return all(re.search(pattern, text, re.I) for pattern in question.must)
 
 
-def evaluate(assistant, questions: Sequence[Question], modes: Sequence[str] = ("dense", "bm25", "hybrid")) -> dict:
-    """All the figures the project reports, as a dict (see `format_report`)."""
+def evaluate(
+    assistant, questions: Sequence[Question], modes: Sequence[str] = ("dense", "bm25", "hybrid"), scorer_for=None
+) -> dict:
+    """All the figures the project reports, as a dict (see `format_report`); each answer scored by
+    `scorer_for(question)` (default: the assistant's scorer)."""
     from rag.answer import grounding_problems
 
     answerable = [q for q in questions if q.answerable]
@@ -91,7 +94,7 @@ def evaluate(assistant, questions: Sequence[Question], modes: Sequence[str] = ("
     latencies, answers = [], {}
     for q in questions:
         started = time.perf_counter()
-        answers[q.id] = assistant.ask(q.question)
+        answers[q.id] = assistant.ask(q.question, scorer=scorer_for(q) if scorer_for else None)
         latencies.append(time.perf_counter() - started)
     given = [a for a in answers.values() if not a.abstained]
     wrong = [q.id for q in answerable if not answer_is_correct(q, answers[q.id])]
@@ -135,7 +138,23 @@ def format_report(result: dict) -> str:
 
 
 def evaluate_dev_set(assistant, path: str | Path) -> tuple[dict, str]:
-    """`evaluate` on a question file, with a note on what produced the answers (the reader never trained on
-    the news questions, so nothing needs cross-validating)."""
-    result = evaluate(assistant, load_questions(path))
-    return result, f"answers by the reader in {assistant.reader.folder} (never trained on these questions)"
+    """`evaluate` with each question's answer scored by the shipped fit without that question's article when
+    the shipped fit used it (cross-validated by article), and a note saying which was the case."""
+    from rag.labelled import news_groups
+    from rag.scoring import load_scorer
+
+    if assistant.reader is not None:
+        note = f"answers by the reader in {assistant.reader.folder} (never trained on these questions)"
+        return evaluate(assistant, load_questions(path)), note
+    scorer = assistant.scorer or load_scorer()
+    groups = news_groups(Path(path), assistant.seeds_dir)
+    held_out = {qid: scorer.without(group) for qid, group in groups.items()}
+    fitted = sum(1 for group in groups.values() if group in scorer.fitted_on)
+    result = evaluate(assistant, load_questions(path), scorer_for=lambda q: held_out.get(q.id, scorer))
+    note = (
+        f"cross-validated: {fitted} of {len(groups)} questions were fitted on; each is scored by the fit "
+        "without its article"
+        if fitted
+        else "scored by the shipped fit (none of these questions was fitted on)"
+    )
+    return result, note

@@ -278,15 +278,19 @@ def best_cosine_answer(assistant, question: str) -> Answer:
     return Answer(question=question, text=f"{sentence.strip()} [1]", abstained=False, confidence=1.0)
 
 
-def run_squad(assistant, squad: SquadSet) -> SquadRun:
-    """Ask every question with no history and score it against the assistant's operating point (the answer is
-    asked for at any confidence, so that calibration is measured on every question)."""
+def run_squad(assistant, squad: SquadSet, scorer_for=None) -> SquadRun:
+    """Ask every question with no history, with `scorer_for(question)` (default: the assistant's scorer),
+    and score it against that scorer's operating point."""
+    from rag.scoring import load_scorer
+
     contexts = {a.title: a.paragraphs for a in squad.articles}
     outcomes, never, reference = [], [], []
     for q in squad.questions:
-        answer = assistant.ask(q.question, min_confidence=0.0)
+        scorer = scorer_for(q) if scorer_for else (assistant.scorer or load_scorer())
+        answer = assistant.ask(q.question, scorer=scorer, min_confidence=0.0)
         hits = assistant.search(q.question, top_k=5)
-        threshold = assistant.reader.min_confidence if assistant.min_confidence is None else assistant.min_confidence
+        operating_point = assistant.reader.min_confidence if assistant.reader else scorer.min_confidence
+        threshold = operating_point if assistant.min_confidence is None else assistant.min_confidence
         outcomes.append(score_outcome(q, answer, hits, contexts[q.article], threshold))
         silent = Answer(question=q.question, text="", abstained=True, confidence=0.0)
         never.append(score_outcome(q, silent, hits, contexts[q.article]))
@@ -352,22 +356,29 @@ def retrieval_table(assistant, squad: SquadSet, modes: Sequence[str] = ("dense",
     return "\n".join(lines)
 
 
-def evaluate_squad_file(path: Path, model: str | None = None, embedder=None, calibration_plot: Path | None = None,
-                        reader=None) -> str:
-    """`python -m rag eval --squad PATH`: a temporary corpus and index from the file, every question asked."""
+def evaluate_squad_file(
+    path: Path, model: str | None = None, embedder=None, calibration_plot: Path | None = None, scorer=None, reader=None
+) -> str:
+    """`python -m rag eval --squad PATH`: a temporary corpus and index from the file, every question asked,
+    each article scored by the fit without it when the shipped fit used it (cross-validated by article)."""
     import tempfile
 
     from rag.assistant import Assistant
     from rag.embedding import Embedder
+    from rag.labelled import squad_group
+    from rag.scoring import load_scorer
 
     squad = load_squad(path)
+    scorer = scorer or load_scorer()
     with tempfile.TemporaryDirectory(prefix="rag-squad-") as tmp:
         write_corpus(squad, Path(tmp) / "corpus")
         assistant = Assistant(
             seeds_dir=Path(tmp) / "corpus", index_dir=Path(tmp) / "index", embedder=embedder or Embedder(model),
             reader=reader,
         )
-        run = run_squad(assistant, squad)
+        scorers = {a.title: scorer.without(squad_group(a.title, a.paragraphs)) for a in squad.articles}
+        held_out = [t for t, s in scorers.items() if s is not scorer]
+        run = run_squad(assistant, squad, scorer_for=lambda q: scorers[q.article])
         retrieval = retrieval_table(assistant, squad)
     if calibration_plot is not None:
         from rag.calibration import plot_reliability
@@ -375,6 +386,11 @@ def evaluate_squad_file(path: Path, model: str | None = None, embedder=None, cal
         every = [(o.confidence, o.would_be_right) for o in run.outcomes]
         answerable = [(o.confidence, o.would_be_right) for o in run.outcomes if o.question.answerable]
         series = {f"{path.name}, every question": every, f"{path.name}, answerable questions": answerable}
-        plot_reliability(series, calibration_plot, assistant.reader.min_confidence)
-    note = f"answers by the reader in {assistant.reader.folder} (it never trained on this file's articles)"
+        plot_reliability(series, calibration_plot, scorer.min_confidence)
+    if reader is not None:
+        note = f"answers by the reader in {reader.folder} (it never trained on this file's articles)"
+    elif held_out:
+        note = f"cross-validated: {', '.join(held_out)} scored by the fit without that article"
+    else:
+        note = "scored by the shipped fit (no article of this file was fitted on)"
     return format_squad_report(run, heading=f"{path.name}: {note}") + "\n\n" + retrieval

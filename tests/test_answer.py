@@ -6,7 +6,8 @@ import re
 import pytest
 
 from rag.answer import grounding_problems
-from rag.question import is_elliptical, salient_terms
+from rag.question import answer_type, is_elliptical, salient_terms
+from rag.scoring import load_scorer
 from rag.types import Answer, Citation
 
 from oracle import ungrounded
@@ -16,7 +17,7 @@ WORDS = lambda text: len(re.sub(r"\[\d+\]", " ", text).split())  # noqa: E731
 
 def test_the_example_question_is_answered_from_the_articles(seed_assistant):
     ans = seed_assistant.ask("Why did China ban Japanese seafood?")
-    assert not ans.abstained and ans.confidence >= seed_assistant.reader.min_confidence
+    assert not ans.abstained and ans.confidence >= load_scorer().min_confidence
     assert "Fukushima" in ans.text and re.search(r"treated|waste|contaminated", ans.text)
     assert grounding_problems(ans) == [] and ungrounded(ans, seed_assistant.articles) == []
     assert [c.number for c in ans.citations] == list(range(1, len(ans.citations) + 1))
@@ -82,7 +83,11 @@ def test_a_self_contained_question_is_not_dragged_back(seed_assistant):
     assert "Infrastructure" in ans.text and "seafood" not in ans.text
 
 
-def test_ellipsis(seed_assistant):
+def test_answer_types_and_ellipsis(seed_assistant):
+    assert answer_type("When was it signed?") == "when"
+    assert answer_type("How many people went?") == "quantity"
+    assert answer_type("Where did they meet?") == "where"
+    assert answer_type("Why is Beijing suspicious?") == "why"
     lexical = seed_assistant.index.lexical
     assert is_elliptical("How did Japan respond?", salient_terms("How did Japan respond?", lexical), lexical)
     q = "What is the Partnership for Quality Infrastructure?"
