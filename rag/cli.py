@@ -248,15 +248,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=command_articles)
 
     p = sub.add_parser("eval", help="retrieval and answer figures on a question set")
-    p.add_argument("file", nargs="?", help="questions .jsonl (default: ../shared/eval/questions.jsonl)")
+    p.add_argument("file", nargs="?", help="questions .jsonl (default: data/eval/questions.jsonl)")
     p.add_argument("--squad", help="a SQuAD-format file: its articles become a temporary corpus, its questions are asked")
     p.add_argument("--calibration", help="with --squad: draw the reliability diagram into this PNG")
     p.add_argument("--scorer", help="answer scorer parameters (default: the shipped rag/models/answer_scorer.json)")
     p.set_defaults(run=command_eval)
 
     p = sub.add_parser("fit", help="refit the answer scorer on labelled questions (writes rag/models/)")
-    p.add_argument("--questions", help="news-format questions .jsonl (default: ../shared/eval/questions.jsonl)")
-    p.add_argument("--squad", action="append", help="SQuAD-format file (repeatable; default: ../shared/eval/squad2/…)")
+    p.add_argument("--questions", help="news-format questions .jsonl (default: data/eval/questions.jsonl)")
+    p.add_argument("--squad", action="append",
+                   help="SQuAD-format file (repeatable; default: data/squad2/dev-two-articles.json)")
     p.add_argument("--output", help="parameter file (default: rag/models/answer_scorer.json)")
     p.set_defaults(run=command_fit)
 
@@ -268,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "quick 1,000)")
     p.add_argument("--repeats", type=int, help="rounds of the warm latency runs (default 5; quick 2)")
     p.add_argument("--skip", help="comma-separated sections to leave out: latency,cold,build,ray,scale,eval,add")
-    p.add_argument("--questions", help="questions .jsonl (default: ../shared/eval/questions.jsonl)")
+    p.add_argument("--questions", help="questions .jsonl (default: data/eval/questions.jsonl)")
     p.add_argument("--output", help="report file (default: docs/BENCHMARKS.md; SCALING.md is written beside it)")
     p.set_defaults(run=command_bench)
     return parser
