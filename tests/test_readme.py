@@ -11,7 +11,6 @@ import re
 import shlex
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 
 from rag import Assistant
