@@ -68,14 +68,13 @@ def test_the_installed_package_has_its_templates_static_files_and_models(install
     python, source, elsewhere = installed
     elsewhere.mkdir(exist_ok=True)
     script = (
-        "import json, pathlib, rag, rag.scoring, rag.web.markup as m\n"
+        "import json, pathlib, rag, rag.web.markup as m\n"
         "root = pathlib.Path(rag.__file__).parent\n"
         "files = sorted(str(p.relative_to(root.parent)) for p in root.rglob('*') if p.is_file()"
         " and '__pycache__' not in p.parts)\n"
         "templates = sorted(m.environment().list_templates())\n"
         "for name in templates: m.environment().get_template(name)\n"
-        "print(json.dumps({'rag': str(root), 'files': files, 'templates': templates,"
-        " 'scorer': rag.scoring.PARAMETERS_FILE.is_file()}))\n"
+        "print(json.dumps({'rag': str(root), 'files': files, 'templates': templates}))\n"
     )
     found = json.loads(run(str(python), "-c", script, cwd=elsewhere, env=venv_env()).stdout)
     assert Path(found["rag"]).is_relative_to(python.parent.parent), "rag imported from outside the venv"
@@ -86,7 +85,6 @@ def test_the_installed_package_has_its_templates_static_files_and_models(install
     assert set(READER) <= expected
     assert expected <= set(found["files"]), sorted(expected - set(found["files"]))
     assert found["templates"] == sorted(p.name for p in (source / "rag/web/templates").glob("*.html"))
-    assert found["scorer"]
     assert not any(name.startswith(("tests/", "data/", "seeds/")) for name in found["files"])
 
 
