@@ -169,17 +169,22 @@ class Assistant:
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
-        """One writer at a time: threads of this process, and other processes on the same index folder."""
+        """One writer at a time: threads of this process, and other processes on the same index folder. The lock
+        is taken on the index folder itself, not on a file in it, so a refused write leaves the folder exactly
+        as it was."""
         import fcntl
 
         with self._write_lock:
             self.store.folder.mkdir(parents=True, exist_ok=True)
-            with open(self.store.folder / ".write-lock", "a") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
+            folder = os.open(self.store.folder, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                fcntl.flock(folder, fcntl.LOCK_EX)
                 try:
                     yield
                 finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
+                    fcntl.flock(folder, fcntl.LOCK_UN)
+            finally:
+                os.close(folder)
 
     def _current(self) -> tuple[CorpusIndex, Path]:
         """The index to update: this process's, unless another one published a newer build meanwhile."""
@@ -217,6 +222,7 @@ class Assistant:
             punkt = self._punkt(build)
             updated = add_articles(index, [article], punkt, self.embedder)
             existed = self.uploads.find(doc_id) is not None
+            had_folder = self.uploads.folder.is_dir()
             staging = self.store.new_build_dir()
             try:
                 write_index(updated, staging, punkt)
@@ -226,7 +232,7 @@ class Assistant:
                     build = self.store.publish(staging, manifest)
                 except BaseException:
                     if not existed:
-                        self.uploads.discard(entry)
+                        self.uploads.discard(entry, drop_folder=not had_folder)
                     raise
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -239,11 +245,12 @@ class Assistant:
         """With no article anywhere there is no index to extend: keep the file and build the index in full."""
         article = read_upload(data, filename, self.parse_seconds)
         with self._writing():
+            had_folder = self.uploads.folder.is_dir()
             entry = self.uploads.save(data, filename, detect_format(data))
             try:
                 build = build_index(self.seeds_dir, self.store, self.embedder, uploads=self.uploads)
             except BaseException:
-                self.uploads.discard(entry)
+                self.uploads.discard(entry, drop_folder=not had_folder)
                 raise
             self._swap(load_index(build), build)
         return Added(self.index.articles[article.doc_id], True)

@@ -226,6 +226,27 @@ def command_bench(args) -> int:
     return bench.main(options)
 
 
+MAX_TOP_K = 100  # passages a search or an answer may draw on
+MIN_SCALE = 1_000  # enough vectors to train IVF-PQ (its sub-quantizers have 256 centroids); the tests run 3,000
+
+
+def integer_in(low: int, high: int | None = None):
+    """An argparse `type`: an integer from `low` to `high` (no upper bound when None), else a one-line error."""
+    bounds = f"from {low:,} to {high:,}" if high is not None else f"of at least {low:,}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer {bounds}, not {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be an integer {bounds}, not {text!r}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rag", description=__doc__)
     parser.add_argument("--seeds", default=None, help="folder of .txt/.md articles (default: the repo's seeds/)")
@@ -247,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="the passages that best match a question")
     p.add_argument("question")
-    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--top-k", type=integer_in(1, MAX_TOP_K), default=5, help=f"passages (1-{MAX_TOP_K}; default 5)")
     p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=command_search)
@@ -256,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--reader", help="answer with the trained reader: 'shipped' (rag/models/reader/) or a folder")
     p.add_argument("--history", action="append", default=[], help="an earlier question (repeat, oldest first)")
-    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--top-k", type=integer_in(1, MAX_TOP_K), default=5, help=f"passages (1-{MAX_TOP_K}; default 5)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=command_ask)
 
@@ -273,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=command_articles)
 
     p = sub.add_parser("eval", help="retrieval and answer figures on a question set")
-    p.add_argument("file", nargs="?", help="questions .jsonl (default: ../shared/eval/questions.jsonl)")
+    p.add_argument("file", nargs="?", help="questions .jsonl (default: data/eval/questions.jsonl)")
     p.add_argument("--squad", help="a SQuAD-format file: its articles become a temporary corpus, its questions are asked")
     p.add_argument("--calibration", help="with --squad: draw the reliability diagram into this PNG")
     p.add_argument("--scorer", help="answer scorer parameters (default: the shipped rag/models/answer_scorer.json)")
@@ -289,20 +310,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=command_train_reader)
 
     p = sub.add_parser("fit", help="refit the answer scorer on labelled questions (writes rag/models/)")
-    p.add_argument("--questions", help="news-format questions .jsonl (default: ../shared/eval/questions.jsonl)")
-    p.add_argument("--squad", action="append", help="SQuAD-format file (repeatable; default: ../shared/eval/squad2/…)")
+    p.add_argument("--questions", help="news-format questions .jsonl (default: data/eval/questions.jsonl)")
+    p.add_argument("--squad", action="append",
+                   help="SQuAD-format file (repeatable; default: data/squad2/dev-two-articles.json)")
     p.add_argument("--output", help="parameter file (default: rag/models/answer_scorer.json)")
     p.set_defaults(run=command_fit)
 
     p = sub.add_parser("bench", help="measure latency, cold start, builds, Ray, scale, eval; write docs/BENCHMARKS.md "
                        "and docs/SCALING.md's figures")
     p.add_argument("--quick", action="store_true", help="small corpora and few repeats (a smoke run)")
-    p.add_argument("--scale", type=int, help="vectors for the served-from-disk part (default 2,000,000; quick 20,000)")
-    p.add_argument("--passages", type=int, help="recombined passages to index, plain and on Ray (default 100,000; "
-                   "quick 1,000)")
-    p.add_argument("--repeats", type=int, help="rounds of the warm latency runs (default 5; quick 2)")
+    p.add_argument("--scale", type=integer_in(MIN_SCALE), help="vectors for the served-from-disk part (at least "
+                   f"{MIN_SCALE:,}; default 2,000,000; quick 20,000)")
+    p.add_argument("--passages", type=integer_in(1), help="recombined passages to index, plain and on Ray "
+                   "(default 100,000; quick 1,000)")
+    p.add_argument("--repeats", type=integer_in(1), help="rounds of the warm latency runs (default 5; quick 2)")
     p.add_argument("--skip", help="comma-separated sections to leave out: latency,cold,build,ray,scale,eval,add")
-    p.add_argument("--questions", help="questions .jsonl (default: ../shared/eval/questions.jsonl)")
+    p.add_argument("--questions", help="questions .jsonl (default: data/eval/questions.jsonl)")
     p.add_argument("--output", help="report file (default: docs/BENCHMARKS.md; SCALING.md is written beside it)")
     p.set_defaults(run=command_bench)
     return parser

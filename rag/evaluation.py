@@ -12,7 +12,7 @@ from typing import Sequence
 
 from rag.types import Answer, Hit
 
-DEFAULT_QUESTIONS = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "questions.jsonl"
+DEFAULT_QUESTIONS = Path(__file__).resolve().parent.parent / "data" / "eval" / "questions.jsonl"
 MAX_ANSWER_WORDS = 120
 MARKER = re.compile(r"\[\d+\]")
 

@@ -13,7 +13,7 @@ from typing import Sequence
 from rag.calibration import calibration_error, separation_auc
 from rag.types import Answer, Hit
 
-DEFAULT_SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "squad2" / "dev-two-articles.json"
+DEFAULT_SQUAD = Path(__file__).resolve().parent.parent / "data" / "squad2" / "dev-two-articles.json"
 MARKER = re.compile(r"\[\d+\]")
 FIRST_DEFAULT_SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "squad2" / "dev-two-articles.json"
 MARKER = re.compile(r"\[\d+\]")

@@ -180,10 +180,16 @@ class UploadStore:
     def put_back(self, entry: StoredUpload, aside: Path) -> None:
         os.replace(aside, entry.path)
 
-    def discard(self, entry: StoredUpload, aside: Path | None = None) -> None:
-        """Last step of a removal (or the undoing of an add): the file and its note are gone."""
+    def discard(self, entry: StoredUpload, aside: Path | None = None, drop_folder: bool = False) -> None:
+        """Last step of a removal (or the undoing of an add): the file and its note are gone. `drop_folder`: the
+        add being undone made the folder, so it goes too when nothing else is in it."""
         for path in (aside or entry.path, self.folder / f"{entry.digest}.json"):
             path.unlink(missing_ok=True)
+        if drop_folder:
+            try:
+                self.folder.rmdir()  # only when empty
+            except OSError:
+                pass
 
     def remove_stale_temporaries(self) -> None:
         """Temporary and set-aside files left by a process that was killed mid-write."""

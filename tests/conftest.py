@@ -1,5 +1,6 @@
 """Shared fixtures: the real model (loaded once), an assistant over the repo's seeds, small corpora; and the
-rule that a test needing ../shared or Chromium fails, never skips, when they are missing."""
+rule that a test needing Chromium fails, never skips, when it is missing. Everything else a test reads (the
+dev set, SQuAD, real files) is in the repository's data/ folder: a clone passes its tests with nothing beside it."""
 
 import os
 import shutil
@@ -17,11 +18,13 @@ os.environ["RAG_UPLOADS"] = tempfile.mkdtemp(prefix="rag-test-uploads-")
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
-SHARED = REPO.parent / "shared"  # the team's data beside the repository (CI lays a copy there too)
+DATA = REPO / "data"  # the dev set, SQuAD files and real files to ingest, in the repository (data/README.md)
+FIXTURES = DATA / "fixtures"
+SQUAD = DATA / "squad2"
 CHROMIUM = Path("/usr/bin/chromium")
-DEV_SET = SHARED / "eval" / "questions.jsonl"
-# The only way to let a missing optional resource skip its tests (a developer without ../shared or Chromium).
-# Unset, or anything else, and such a test FAILS: CI must never go green with the quality gate gone.
+DEV_SET = DATA / "eval" / "questions.jsonl"
+# The only way to let a missing browser skip its tests (a developer without Chromium). Unset, or anything
+# else, and such a test FAILS: CI must never go green with the browser tests gone.
 OPTIONAL_ENV = "RAG_TEST_OPTIONAL"
 
 PARAGRAPHS = [
@@ -36,7 +39,6 @@ PARAGRAPHS = [
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "needs_shared(*paths): needs these files under ../shared (fails if missing)")
     config.addinivalue_line("markers", "needs_chromium: drives /usr/bin/chromium (fails if missing)")
     config.addinivalue_line(
         "markers", "slow: costs seconds a run (the seed index, an index of a real seed article, a subprocess); "
@@ -45,10 +47,6 @@ def pytest_configure(config):
 
 def missing_resources(item) -> list[str]:
     missing = []
-    for marker in item.iter_markers("needs_shared"):
-        for relative in marker.args or (".",):
-            if not (SHARED / relative).exists():
-                missing.append(f"{SHARED / relative} (the team's shared data beside the repository)")
     if item.get_closest_marker("needs_chromium") and not CHROMIUM.exists():
         missing.append(f"{CHROMIUM} (`apt-get install chromium`, as `make test` does)")
     return missing
@@ -72,19 +70,13 @@ def examples(default: int) -> int:
 def load_dev_set():
     from rag.evaluation import load_questions
 
-    return load_questions(DEV_SET) if DEV_SET.exists() else []
+    return load_questions(DEV_SET)  # in the repository: missing, it is a collection error, not a skip
 
 
 def pytest_generate_tests(metafunc):
-    """`dev_question` runs a test once per dev-set question; without the dev set it is one test that fails
-    (through needs_shared) instead of none at all."""
+    """`dev_question` runs a test once per dev-set question."""
     if "dev_question" in metafunc.fixturenames:
-        questions = load_dev_set()
-        marks = [pytest.mark.needs_shared("eval/questions.jsonl")]
-        params = [pytest.param(q, id=q.id, marks=marks) for q in questions] or [
-            pytest.param(None, id="dev-set-missing", marks=marks)
-        ]
-        metafunc.parametrize("dev_question", params)
+        metafunc.parametrize("dev_question", [pytest.param(q, id=q.id) for q in load_dev_set()])
 
 
 def pytest_collection_modifyitems(config, items):

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, SHARED
+from conftest import FIXTURES, REPO
 
 
 def run_cli(*args, index_dir, seeds=None, uploads=None, timeout=300):
@@ -82,11 +82,10 @@ def test_help_lists_the_commands():
     assert "add" in result.stdout and "remove" in result.stdout
 
 
-@pytest.mark.needs_shared("fixtures/pdf/multicolumn.pdf")
 def test_add_ask_and_remove_an_uploaded_pdf(cli_index, tmp_path):
     index_dir, uploads = tmp_path / "index", tmp_path / "uploads"
     shutil.copytree(cli_index, index_dir)
-    pdf = SHARED / "fixtures" / "pdf" / "multicolumn.pdf"
+    pdf = FIXTURES / "pdf" / "multicolumn.pdf"
     added = run_cli("add", str(pdf), index_dir=index_dir, uploads=uploads)
     assert added.returncode == 0, added.stderr
     doc_id = re.search(r"^added: (upload-[0-9a-f]+)  Two-Column Document with Lorem Ipsum \(10 paragraphs\)$", added.stdout, re.M)[1]

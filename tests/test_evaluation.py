@@ -11,7 +11,6 @@ def test_metric_helpers():
     assert mrr_at([1, 2, None, 11], 10) == pytest.approx((1 + 0.5) / 4)
 
 
-@pytest.mark.needs_shared("eval/questions.jsonl")
 def test_dev_set_figures_meet_what_the_readme_claims(seed_assistant):
     """The README's cross-validated figures are the bar (each answer scored by the fit without its article):
     facts >= 0.75, every answer grounded (by the product's checker and by the tests' own oracle), at least 5 of

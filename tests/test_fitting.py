@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import SEEDS, SHARED
+from conftest import DEV_SET, SEEDS, SQUAD
 from rag.fitting import operating_point
 from rag.selection import forward_select, macro_mean
 
@@ -36,13 +36,12 @@ def test_the_operating_point_is_the_highest_threshold_within_the_recall_floor():
 
 
 @pytest.mark.slow
-@pytest.mark.needs_shared("eval/questions.jsonl", "eval/squad2/dev-two-articles.json")
 def test_a_refit_reproduces_the_shipped_parameters(tmp_path, embedder):
     from rag.fitting import fit_from_files
     from rag.scoring import PARAMETERS_FILE, round_floats
 
     refit = fit_from_files(
-        SHARED / "eval" / "questions.jsonl", SEEDS, [SHARED / "eval" / "squad2" / "dev-two-articles.json"], embedder,
+        DEV_SET, SEEDS, [SQUAD / "dev-two-articles.json"], embedder,
         tmp_path,
     )
     shipped = json.loads(PARAMETERS_FILE.read_text(encoding="utf-8"))

@@ -8,10 +8,9 @@ import pytest
 from rag.errors import EmptyText, EncryptedPdf, FileTooLarge, MalformedFile, UnsupportedFile
 from rag.readers import MAX_FILE_BYTES, detect_format, pdf_page_text, read_document
 
-from conftest import SHARED
+from conftest import FIXTURES
 from pdf_maker import make_pdf
 
-FIXTURES = SHARED / "fixtures"
 TEXT = b"The harbour authority approved a new container terminal on Monday after a long debate.\n"
 
 
@@ -69,7 +68,6 @@ def test_an_empty_file_is_refused():
     assert caught.value.status == 422 and "empty" in str(caught.value)
 
 
-@pytest.mark.needs_shared("fixtures/pdf/libreoffice-writer-password.pdf")
 def test_the_encrypted_fixture_is_refused_with_a_clear_message():
     with pytest.raises(EncryptedPdf) as caught:
         read_document((FIXTURES / "pdf" / "libreoffice-writer-password.pdf").read_bytes())
@@ -131,7 +129,6 @@ HTML_FIXTURES = {
 }
 
 
-@pytest.mark.needs_shared("fixtures/html")
 @pytest.mark.parametrize("name", sorted(HTML_FIXTURES))
 def test_saved_pages_give_their_title_date_site_and_canonical_url(name):
     title, date, site = HTML_FIXTURES[name]

@@ -1,4 +1,4 @@
-"""Adding real files (../shared/fixtures) as uploads: what each becomes, questions answered from it, restarts,
+"""Adding real files (data/fixtures) as uploads: what each becomes, questions answered from it, restarts,
 removal, and every bad input refused with nothing changed (real model, real index, real files)."""
 
 import re
@@ -22,12 +22,11 @@ from rag.errors import (
 )
 from rag.readers import MAX_FILE_BYTES
 
-from conftest import PARAGRAPHS, SEEDS, SHARED, write_article
+from conftest import FIXTURES, PARAGRAPHS, SEEDS, write_article
 from pdf_maker import make_pdf
 from test_readers import zipped
 
-FIXTURES = SHARED / "fixtures"
-pytestmark = [pytest.mark.needs_shared("fixtures"), pytest.mark.slow]  # real files; the seed index and the model
+pytestmark = [pytest.mark.slow]  # real files; the seed index and the model
 READABLE = {
     "html": ["nature.com.telescope.html", "phys.org.tool.html", "salon.com.emissions.html", "vancouversun.com.microsoft.html"],
     "pdf": ["multicolumn.pdf", "google-doc-document.pdf", "002-trivial-libre-office-writer.pdf"],

@@ -27,6 +27,10 @@ MAX_TOP_K = 20  # the REST/API limit; the chat offers 1-10
 MAX_HISTORY = 50
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and headers around the file
 TOO_LARGE = f"The file is larger than {MAX_FILE_BYTES // 2**20} MB, the most accepted."
+# A write refused before its body is read (too large, not a form, not allowed) still reads and drops a body up to
+# this size: a server that answers and closes while the client is still sending makes the client see "connection
+# reset by peer" instead of the answer. A larger body is not read: the answer says Connection: close.
+DRAIN_BYTES = 128 * 2**20
 
 
 @dataclass(frozen=True)
@@ -85,13 +89,33 @@ def denied_response(access: WriteAccess, request: Request) -> JSONResponse | Non
     return response
 
 
+async def refused_unread(request: Request, response: Response) -> Response:
+    """`response`, a refusal decided before the request body was read: the body is read and dropped first (up
+    to DRAIN_BYTES, never kept), so the client, still sending, gets the answer rather than a reset connection."""
+    length = request.headers.get("content-length", "")
+    drained = 0
+    if not (length.isdigit() and int(length) > DRAIN_BYTES):
+        try:
+            async for chunk in request.stream():
+                drained += len(chunk)
+                if drained > DRAIN_BYTES:
+                    break
+        except Exception:  # the client went away, or the body was already read
+            pass
+    if drained > DRAIN_BYTES or (length.isdigit() and int(length) > DRAIN_BYTES):
+        response.headers["Connection"] = "close"
+    return response
+
+
 async def read_upload_field(request: Request) -> tuple[bytes, str] | JSONResponse:
     """The bytes and client file name of the multipart field `file`, or the error response to send."""
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_FILE_BYTES + FORM_OVERHEAD:
-        return error_response(413, TOO_LARGE)  # refused before reading a byte of it
+        return await refused_unread(request, error_response(413, TOO_LARGE))  # nothing of it kept
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        return error_response(415, "send the file as multipart/form-data, in the field 'file'")
+        return await refused_unread(
+            request, error_response(415, "send the file as multipart/form-data, in the field 'file'")
+        )
     try:
         form = await request.form(max_files=1, max_fields=20)
     except Exception:  # a broken multipart body: starlette raises its own errors for each way it breaks
@@ -118,7 +142,7 @@ def add_article_routes(app: FastAPI, assistant, access: WriteAccess) -> None:
     async def api_add_article(request: Request):
         denied = denied_response(access, request)
         if denied is not None:
-            return denied
+            return await refused_unread(request, denied)
         field = await read_upload_field(request)
         if isinstance(field, JSONResponse):
             return field
