@@ -15,8 +15,6 @@ from rag.types import Answer, Hit
 
 DEFAULT_SQUAD = Path(__file__).resolve().parent.parent / "data" / "squad2" / "dev-two-articles.json"
 MARKER = re.compile(r"\[\d+\]")
-FIRST_DEFAULT_SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "squad2" / "dev-two-articles.json"
-MARKER = re.compile(r"\[\d+\]")
 FIRST_MARKER = MARKER
 PUNCTUATION = set(string.punctuation) | set("‘’“”–—…«»")
 
