@@ -247,6 +247,20 @@ def integer_in(low: int, high: int | None = None):
     return parse
 
 
+MAX_EPOCHS = 10.0  # passes over the training questions; each costs about 90 minutes on 2 cores
+
+
+def epochs_in(text: str) -> float:
+    """An argparse `type`: passes over the training data, more than 0 and at most MAX_EPOCHS."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number above 0 and at most {MAX_EPOCHS:g}, not {text!r}") from None
+    if not 0 < value <= MAX_EPOCHS:
+        raise argparse.ArgumentTypeError(f"must be a number above 0 and at most {MAX_EPOCHS:g}, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rag", description=__doc__)
     parser.add_argument("--seeds", default=None, help="folder of .txt/.md articles (default: the repo's seeds/)")
@@ -304,7 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train-reader", help="fine-tune the reader on data/squad2, export it as ONNX, fit its "
                        "confidence (about 1.5 hours on 2 cores; writes rag/models/reader/)")
     p.add_argument("--data", help="folder of the SQuAD training and validation files (default: data/squad2)")
-    p.add_argument("--epochs", type=float, default=1.0, help="passes over the training questions (default 1)")
+    p.add_argument("--epochs", type=epochs_in, default=1.0, help=f"passes over the training questions (above 0, at "
+                   f"most {MAX_EPOCHS:g}; default 1)")
     p.add_argument("--weights", help="trained weights (reader.pt beside its training.json) to export and fit")
     p.add_argument("--output", help="reader folder (default: rag/models/reader/)")
     p.set_defaults(run=command_train_reader)

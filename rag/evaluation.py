@@ -1,4 +1,4 @@
-"""Evaluation on a question set (format: ../shared/eval/README.md): retrieval and answer figures."""
+"""Evaluation on a question set (format: data/eval/README.md): retrieval and answer figures."""
 
 from __future__ import annotations
 

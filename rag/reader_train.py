@@ -345,12 +345,11 @@ def train(
     return record
 
 
-if __name__ == "__main__":  # python -m rag.reader_train OUT [max_questions] (the CLI's train-reader wraps this)
+if __name__ == "__main__":  # python -m rag.reader_train OUT [max_questions]: training alone (train-reader does all)
     import sys
 
-    from rag.embedding import default_model_path as default_model
+    from rag.embedding import default_model_path
+    from rag.reader_fit import CALIBRATION_FILE, DATA, TRAINING_FILES
 
-    shared = Path("../shared/eval/squad2")
-    files = [shared / f for f in ("train-ten-articles.json", "dev-twenty-five-articles.json", "squad11-thirteen-articles.json")]
-    train(files, shared / "dev-twenty-five-articles.json", default_model(), Path(sys.argv[1]),
+    train([DATA / f for f in TRAINING_FILES], DATA / CALIBRATION_FILE, default_model_path(), Path(sys.argv[1]),
           max_questions=int(sys.argv[2]) if len(sys.argv) > 2 else 0)

@@ -204,7 +204,7 @@ def score_outcome(
 
 @dataclass(frozen=True)
 class Figures:
-    """The figures of ../shared/eval/squad2/README.md for one set of outcomes."""
+    """The figures of data/squad2/README.md for one set of outcomes."""
 
     questions: int
     answerable: int

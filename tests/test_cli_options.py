@@ -21,6 +21,7 @@ CASES = [
     ("rag", ["bench"], "--scale", ["0", "-5", str(MIN_SCALE - 1), "lots"], [str(MIN_SCALE), "2000000"]),
     ("rag", ["bench"], "--passages", ["0", "-1", "1.5", "many"], ["1", "100000"]),
     ("rag", ["bench"], "--repeats", ["0", "-2", "two"], ["1", "5"]),
+    ("rag", ["train-reader"], "--epochs", ["0", "-1", "11", "nan", "one"], ["1", "3", "10"]),
     ("app", [], "--port", ["0", "-1", "65536", "99999", "http", ""], ["1", "7860", "65535"]),
 ]
 PARSERS = {"rag": build_parser, "app": app.build_parser}
