@@ -11,6 +11,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from rag.embedding import THREADS_ENV, cpu_count
+
 MODEL_DIR = Path(__file__).parent / "models" / "reader"
 MODEL_FILE = "reader.int8.onnx"
 MANIFEST_FILE = "manifest.json"
@@ -198,13 +200,12 @@ class Reader:
             model = folder / self.manifest.get("model_file", MODEL_FILE)
             self.tokenizer = ReaderTokenizer(folder / TOKENIZER_FILE)
             options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = int(os.environ.get("RAG_ONNX_THREADS") or 0) or min(os.cpu_count() or 1, 4)
+            # the encoder's thread setting (RAG_EMBED_THREADS, default every core): one knob for both graphs
+            options.intra_op_num_threads = int(os.environ.get(THREADS_ENV) or cpu_count())
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
             self._session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-        except (OSError, ValueError, KeyError) as err:
-            raise ReaderError(f"the reader in {folder} is unusable ({err}): run `python -m rag train-reader`") from err
-        except Exception as err:  # onnxruntime's own errors (a corrupt graph) are not OSErrors
+        except Exception as err:  # a missing file, bad JSON, or onnxruntime's own error for a corrupt graph
             raise ReaderError(f"the reader in {folder} is unusable ({err}): run `python -m rag train-reader`") from err
         decoding = self.manifest.get("decoding", {})
         self.passages_read = int(decoding.get("passages", 5))

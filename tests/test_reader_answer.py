@@ -3,8 +3,6 @@ sentences, leaning sentences, same-fact merging, citations, the short answer, ab
 
 Fast on purpose (no sentence model): vectors are chosen by hand or a bag of words; the reader is the shipped one."""
 
-import re
-
 import numpy as np
 import pytest
 
@@ -29,6 +27,7 @@ from rag.types import Hit
 
 from handmade import encode_bag, handmade_index, make_article
 from oracle import ungrounded
+from test_answer_composer import PORT, STADIUM  # the scorer composer's corpus: both composers on the same text
 
 E = np.eye(8, dtype=np.float32)
 
@@ -143,17 +142,6 @@ def test_the_short_answer_is_the_span_located_in_its_citation_and_the_answer(ind
 
 
 # ---------------------------------------------------------------- the whole step, bag-of-words vectors
-
-PORT = [
-    ["The harbour authority of Northport approved a new container terminal on 3 March 2021.",
-     "The vote followed a long public debate."],
-    ["Critics said the container terminal would damage the wetlands south of the city.",
-     "Rare migrating birds rest in those wetlands every spring."],
-    ["Construction of the terminal began in June 2022.", "It is expected to finish in 2026."],
-]
-STADIUM = [["The football club opened its new stadium on Saturday with forty thousand fans watching.",
-            "The stadium cost the club 90 million euros."]]
-
 
 @pytest.fixture(scope="module")
 def bag_index():
