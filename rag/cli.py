@@ -173,7 +173,8 @@ def command_train_reader(args) -> int:
 
     output = Path(args.output) if args.output else MODEL_DIR
     manifest = train_reader(output, Path(args.data) if args.data else DATA, epochs=args.epochs,
-                            state=Path(args.weights) if args.weights else None)
+                            state=Path(args.weights) if args.weights else None,
+                            answerability_stage=args.answerability_stage)
     print(f"wrote {output}: passages read {manifest['decoding']['passages']}, rank penalty "
           f"{manifest['decoding']['rank_penalty']}, operating point {manifest['min_confidence']:.2f}")
     return 0
@@ -321,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=epochs_in, default=1.0, help=f"passes over the training questions (above 0, at "
                    f"most {MAX_EPOCHS:g}; default 1)")
     p.add_argument("--weights", help="trained weights (reader.pt beside its training.json) to export and fit")
+    p.add_argument("--answerability-stage", action="store_true",
+                   help="a second pass on a balanced draw of answerable and unanswerable questions (+30 min; measured "
+                   "in the README, not shipped)")
     p.add_argument("--output", help="reader folder (default: rag/models/reader/)")
     p.set_defaults(run=command_train_reader)
 

@@ -189,7 +189,7 @@ def fit_around(folder: Path, data: Path, record: dict, embedder=None, progress: 
 
 
 def train_reader(folder: Path, data: Path = DATA, epochs: float = 1.0, max_questions: int = 0, state: Path | None = None,
-                 embedder=None) -> dict:
+                 embedder=None, answerability_stage: bool = False) -> dict:
     """`python -m rag train-reader`: fine-tune (unless `state` gives trained weights), export, quantise, fit."""
     import hashlib
     import shutil
@@ -197,15 +197,24 @@ def train_reader(folder: Path, data: Path = DATA, epochs: float = 1.0, max_quest
     from rag.embedding import default_model_path
     from rag.reader import MODEL_FILE
     from rag.reader_export import copy_tokenizer, export_reader, quantize_reader
-    from rag.reader_train import train
+    from rag.reader_train import ANSWERABILITY_LEARNING_RATE, train
 
     model_dir = default_model_path()
     folder = Path(folder)
     work = Path(os.environ.get(WORK_ENV) or DATA.parent.parent / "index" / "reader-training")  # not committed
     work.mkdir(parents=True, exist_ok=True)
     if state is None:
-        record = train([data / f for f in TRAINING_FILES], data / CALIBRATION_FILE, model_dir, work, epochs,
-                       max_questions=max_questions)
+        files = [data / f for f in TRAINING_FILES]
+        record = train(files, data / CALIBRATION_FILE, model_dir, work, epochs, max_questions=max_questions)
+        if answerability_stage:  # measured, not shipped: see ANSWERABILITY_LEARNING_RATE
+            first = work / "first-stage"
+            first.mkdir(exist_ok=True)
+            for name in ("reader.pt", "training.json"):
+                (work / name).replace(first / name)
+            record = {**train(files, data / CALIBRATION_FILE, model_dir, work, 1.0, max_questions=max_questions,
+                              init=first / "reader.pt", balance=True, learning_rate=ANSWERABILITY_LEARNING_RATE),
+                      "first_stage": record}
+            (work / "training.json").write_text(json.dumps(record, indent=1))
         state = work / "reader.pt"
     else:
         record = json.loads((Path(state).parent / "training.json").read_text())
