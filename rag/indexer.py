@@ -234,18 +234,10 @@ def build_index(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
-        if vector_store == "milvus":
-            drop_superseded_collections(store.folder)
+        if vector_store == "milvus":  # published or failed, the collections no build names any more go
+            from rag.milvus_store import drop_unreferenced
 
-
-def drop_superseded_collections(folder: Path) -> None:
-    """After a Milvus build, published or failed: its leftovers go; a failure here only logs (the build stands)."""
-    from rag.milvus_store import StoreUnavailable, drop_unreferenced
-
-    try:
-        drop_unreferenced(folder)
-    except StoreUnavailable as err:  # the Milvus the build could not reach: the build's own error says so
-        log.warning("old Milvus collections not dropped: %s", err)
+            drop_unreferenced(store.folder)
 
 
 def chunk_corpus(articles: list[Article], embedder) -> tuple[dict, list[Passage]]:

@@ -264,13 +264,18 @@ def referenced_collections(folder: Path) -> set[str]:
 
 
 def drop_unreferenced(folder: Path) -> list[str]:
-    """Drop this index folder's collections that no build names any more (superseded or failed builds)."""
+    """Drop this index folder's collections that no build names any more (superseded or failed builds). A
+    failure only logs: the build stands, and the next one tries again."""
     folder = Path(folder)
-    client = connect(resolve_uri(folder))
     prefix, keep = collection_prefix(folder), referenced_collections(folder)
-    dropped = [name for name in client.list_collections() if name.startswith(prefix) and name not in keep]
-    for name in dropped:
-        client.drop_collection(name)
+    try:
+        client = connect(resolve_uri(folder))
+        dropped = [name for name in client.list_collections() if name.startswith(prefix) and name not in keep]
+        for name in dropped:
+            client.drop_collection(name)
+    except Exception as err:  # StoreUnavailable, or pymilvus's MilvusException
+        log.warning("old Milvus collections not dropped: %s", message_of(err))
+        return []
     if dropped:
         log.info("dropped Milvus collections of superseded builds: %s", ", ".join(dropped))
     return dropped
