@@ -1,4 +1,4 @@
-"""Serve the web app: `python app.py [--host H] [--port P] [--seeds DIR] [--index DIR] [--uploads DIR]` (127.0.0.1:7860)."""
+"""Serve the web app (127.0.0.1:7860): `python app.py [--host H] [--port P] [--seeds DIR] [--index DIR] [--uploads DIR] [--store S]`."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", default=None, help="folder of .txt/.md articles (default: the repo's seeds/)")
     parser.add_argument("--index", default=None, help="index folder (default: the repo's index/)")
     parser.add_argument("--uploads", default=None, help="folder of uploaded originals (default: the repo's uploads/)")
+    parser.add_argument("--store", choices=("faiss", "milvus"), default=None, help="where passage vectors are "
+                        "searched (default faiss; milvus: at $RAG_MILVUS_URI, needs the [scale] extra) (env RAG_STORE)")
     return parser
 
 
@@ -47,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     from rag.ingest import CorpusError
     from rag.web import create_app
 
-    assistant = Assistant(seeds_dir=args.seeds, index_dir=args.index, uploads_dir=args.uploads)
+    assistant = Assistant(seeds_dir=args.seeds, index_dir=args.index, uploads_dir=args.uploads, vector_store=args.store)
     try:
         assistant.warm_up()  # build or load the index and the model before the first question
     except (CorpusError, OSError) as err:

@@ -20,7 +20,7 @@ from rag.reader_answer import compose_answer as compose_with_reader
 from rag.embedding import Embedder
 from rag.errors import FileTooLarge, LastArticle, SeedArticle, UnknownArticle
 from rag.incremental import PUNKT_FILE, add_articles, remove_articles, stamped, write_index
-from rag.indexer import CorpusIndex, build_index, corpus_fingerprint, load_index
+from rag.indexer import CorpusIndex, build_index, corpus_fingerprint, load_index, resolve_vector_store
 from rag.ingest import CorpusError
 from rag.question import clean_question
 from rag.readers import MAX_FILE_BYTES, PARSE_SECONDS, detect_format
@@ -57,6 +57,7 @@ class Assistant:
         uploads_dir: str | Path | None = None,
         parse_seconds: float = PARSE_SECONDS,
         reader: Reader | None = None,
+        vector_store: str | None = None,
     ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -70,6 +71,7 @@ class Assistant:
         self.scorer = scorer  # None: the fitted parameters shipped in the package (rag/models/)
         self.min_confidence = min_confidence  # None: the scorer's (or the reader's) operating point
         self.reader = reader  # opt-in: answers by the trained reader (rag.reader_answer) instead of the scorer
+        self.vector_store = resolve_vector_store(vector_store)  # "faiss" unless asked ($RAG_STORE, --store)
         self._index: CorpusIndex | None = None
         self._build: Path | None = None  # the published build `_index` was loaded from or written as
         self._lock = threading.Lock()  # guards the swap of (_index, _build)
@@ -96,17 +98,17 @@ class Assistant:
         build = self.store.current()
         if build is not None:
             try:
-                index = load_index(build)
+                index = load_index(build, self.vector_store)
                 if index.manifest.get("corpus_hash") == self.fingerprint():
                     return index, build
                 log.info("index is stale (articles, uploads, settings or model changed): rebuilding")
             except IndexError_ as err:
                 log.warning("index in %s unusable (%s): rebuilding", build.name, err)
-        build = build_index(self.seeds_dir, self.store, self.embedder, uploads=self.uploads)
+        build = build_index(self.seeds_dir, self.store, self.embedder, uploads=self.uploads, vector_store=self.vector_store)
         return load_index(build), build
 
     def fingerprint(self) -> str:
-        return corpus_fingerprint(self.seeds_dir, self.embedder.model_id, self.uploads)
+        return corpus_fingerprint(self.seeds_dir, self.embedder.model_id, self.uploads, vector_store=self.vector_store)
 
     def rebuild(self, progress: bool = False, ray_address: str | None = None) -> CorpusIndex:
         """Build the index again (re-embedding only new or changed text; on Ray when given an address, see
@@ -114,7 +116,7 @@ class Assistant:
         with self._writing():
             build = build_index(
                 self.seeds_dir, self.store, self.embedder, progress=progress, uploads=self.uploads,
-                ray_address=ray_address,
+                ray_address=ray_address, vector_store=self.vector_store,
             )
             index = load_index(build)
             self._swap(index, build)
@@ -216,7 +218,9 @@ class Assistant:
             had_folder = self.uploads.folder.is_dir()
             entry = self.uploads.save(data, filename, detect_format(data))
             try:
-                build = build_index(self.seeds_dir, self.store, self.embedder, uploads=self.uploads)
+                build = build_index(
+                    self.seeds_dir, self.store, self.embedder, uploads=self.uploads, vector_store=self.vector_store
+                )
             except BaseException:
                 self.uploads.discard(entry, drop_folder=not had_folder)
                 raise

@@ -268,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--index", default=None, help="index folder (default: the repo's index/)")
     parser.add_argument("--uploads", default=None, help="folder of uploaded originals (default: the repo's uploads/)")
     parser.add_argument("--model", default=None, help="embedding model path or name (default: bundled MiniLM)")
+    parser.add_argument("--store", choices=("faiss", "milvus"), help="where passage vectors are searched: FAISS files "
+                        "in the index folder (default), or Milvus at $RAG_MILVUS_URI (default: milvus-lite in "
+                        "INDEX/milvus.db; http://host:19530 for a server); needs the [scale] extra ($RAG_STORE)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -352,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.store:  # an environment variable, so every assistant of the command (eval --squad's too) uses it
+        os.environ["RAG_STORE"] = args.store
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return args.run(args)

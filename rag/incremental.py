@@ -69,7 +69,7 @@ def add_articles(index: CorpusIndex, articles: Sequence[Article], punkt: dict, e
         passage_vectors=np.vstack([index.passage_vectors, passage_vectors]),
         sentence_vectors=np.vstack([index.sentence_vectors, sentence_vectors]),
         sentence_offsets=np.concatenate([index.sentence_offsets, index.sentence_offsets[-1] + counts]),
-        dense=index.dense.extended(passage_vectors),
+        dense=index.dense.extended(passage_vectors, new),
         lexical=index.lexical.extended([lexical_tokens(passage_lexical_text(by_id[p.doc_id], p)) for p in new]),
         sentence_lexical=index.sentence_lexical.extended([lexical_tokens(t) for t in sentence_texts]),
         acronyms={**mine_acronyms([a.text for a in articles]), **index.acronyms},
@@ -149,7 +149,10 @@ def write_index(index: CorpusIndex, staging: Path, punkt: dict) -> None:
         np.save(staging / f"{name}_vectors.npy", vectors, allow_pickle=False)
         (staging / f"{name}_keys.json").write_text(json.dumps(keys), encoding="utf-8")
     np.save(staging / "sentence_offsets.npy", index.sentence_offsets, allow_pickle=False)
-    index.dense.save(staging / "dense.faiss")
+    if index.dense.kind == "milvus":  # the collection is already updated: the build names it and its keys
+        index.dense.save(staging)
+    else:
+        index.dense.save(staging / "dense.faiss")
     index.lexical.save(staging / "bm25")
     index.sentence_lexical.save(staging / "bm25_sentences")
     # the expansion terms of the full build stay: an added article rarely changes which words are rare

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import shutil
 import time
@@ -38,6 +39,16 @@ from rag.uploads import UploadStore
 log = logging.getLogger(__name__)
 
 INDEX_RECIPE = "text/2+sentence-bm25/tf+neighbours"  # what is embedded and indexed; a change makes builds stale
+VECTOR_STORES = ("faiss", "milvus")  # where the passage vectors are searched: FAISS files, or a Milvus collection
+VECTOR_STORE_ENV = "RAG_STORE"
+
+
+def resolve_vector_store(store: str | None = None) -> str:
+    """The argument, else $RAG_STORE, else "faiss"; anything else is a ValueError."""
+    chosen = (store or os.environ.get(VECTOR_STORE_ENV) or "faiss").strip().lower()
+    if chosen not in VECTOR_STORES:
+        raise ValueError(f"vector store must be one of {VECTOR_STORES}, not {chosen!r}")
+    return chosen
 
 
 def index_recipe(sentence_vectors: str | None = None) -> str:
@@ -91,11 +102,17 @@ class CorpusIndex:
 
 
 def corpus_fingerprint(
-    seeds_dir: Path, model_id: str, uploads: UploadStore | None = None, sentence_vectors: str | None = None
+    seeds_dir: Path,
+    model_id: str,
+    uploads: UploadStore | None = None,
+    sentence_vectors: str | None = None,
+    vector_store: str | None = None,
 ) -> str:
     """Changes whenever an article file, the metadata, an upload, the cleaning rules, the chunker, the recipe
-    (how sentence vectors are made included) or the model changes."""
+    (how sentence vectors are made included), the model or the vector store changes."""
     settings = f"{FORMAT_VERSION}|{CLEANING_VERSION}|{CHUNKER_VERSION}|{index_recipe(sentence_vectors)}|{model_id}"
+    if resolve_vector_store(vector_store) != "faiss":  # FAISS adds nothing: its builds stay current
+        settings += f"|{resolve_vector_store(vector_store)}"
     digest = hashlib.sha256(settings.encode())
     for path in sorted(seeds_dir.iterdir()) if seeds_dir.is_dir() else []:
         if path.is_file() and (path.suffix.lower() in ARTICLE_SUFFIXES or path.name == METADATA_FILE):
@@ -179,28 +196,34 @@ def build_index(
     uploads: UploadStore | None = None,
     sentence_vectors: str | None = None,
     ray_address: str | None = None,
+    vector_store: str | None = None,
 ) -> Path:
     """Build the whole index for a folder of articles (and the uploads) into a staging folder, then publish
     it atomically; with `ray_address` ("local" or a cluster's address), as a Ray Data pipeline (rag.ray_build).
 
     Until `publish` renames the staging folder and swaps the pointer, the previous build stays current: a
     build that fails or is killed at any point leaves it serving (a killed one leaves its staging folder,
-    removed by a later build)."""
+    removed by a later build); on Milvus, the collections no build names any more are dropped afterwards."""
     started = time.time()
     mode = resolve_sentence_vectors(sentence_vectors)
-    fingerprint = corpus_fingerprint(seeds_dir, embedder.model_id, uploads, mode)
+    vector_store = resolve_vector_store(vector_store)
+    fingerprint = corpus_fingerprint(seeds_dir, embedder.model_id, uploads, mode, vector_store)
     if ray_address and uploads is not None and uploads.entries():
         raise ValueError("a Ray build reads the articles folder only: build without --ray while there are uploads")
     articles = None if ray_address else load_corpus(seeds_dir, uploads)
+    if vector_store == "milvus":  # before minutes of embedding: a Milvus that cannot be reached fails at once
+        from rag.milvus_store import check_reachable
+
+        check_reachable(store.folder)
     previous = store.current()
     staging = store.new_build_dir()
     try:
         if ray_address:
             from rag.ray_build import write_build_on_ray
 
-            manifest = write_build_on_ray(staging, Path(seeds_dir), embedder, mode, ray_address)
+            manifest = write_build_on_ray(staging, Path(seeds_dir), embedder, mode, ray_address, vector_store)
         else:
-            manifest = write_build(staging, articles, previous, embedder, progress, mode)
+            manifest = write_build(staging, articles, previous, embedder, progress, mode, vector_store)
         manifest.update(
             corpus_hash=fingerprint,
             built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -210,6 +233,11 @@ def build_index(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        if vector_store == "milvus":  # published or failed, the collections no build names any more go
+            from rag.milvus_store import drop_unreferenced
+
+            drop_unreferenced(store.folder)
 
 
 def chunk_corpus(articles: list[Article], embedder) -> tuple[dict, list[Passage]]:
@@ -229,7 +257,13 @@ def chunk_corpus(articles: list[Article], embedder) -> tuple[dict, list[Passage]
 
 
 def write_build(
-    staging: Path, articles: list[Article], previous: Path | None, embedder, progress: bool, sentence_vectors: str | None = None
+    staging: Path,
+    articles: list[Article],
+    previous: Path | None,
+    embedder,
+    progress: bool,
+    sentence_vectors: str | None = None,
+    vector_store: str | None = None,
 ) -> dict:
     """Sentences, passages, vectors (reusing the previous build's), BM25 and FAISS, written into `staging`."""
     mode = resolve_sentence_vectors(sentence_vectors)
@@ -238,13 +272,21 @@ def write_build(
     texts = [passage_embedding_text(by_id[p.doc_id], p) for p in passages]
     lookups = [VectorLookup.from_build(previous, name) for name in ("passage", "sentence")]
     vectors = embed_passages(passages, texts, embedder, mode, *lookups, progress=progress)
-    return write_artifacts(staging, articles, punkt, passages, vectors, embedder, mode)
+    return write_artifacts(staging, articles, punkt, passages, vectors, embedder, mode, vector_store)
 
 
 def write_artifacts(
-    staging: Path, articles: list[Article], punkt: dict, passages: list[Passage], vectors: PassageVectors, embedder, mode: str
+    staging: Path,
+    articles: list[Article],
+    punkt: dict,
+    passages: list[Passage],
+    vectors: PassageVectors,
+    embedder,
+    mode: str,
+    vector_store: str | None = None,
 ) -> dict:
-    """Every file of a build (corpus, Punkt, vectors and their keys, FAISS, both BM25s), and its manifest."""
+    """Every file of a build (corpus, Punkt, vectors and their keys, FAISS or a Milvus collection, both BM25s),
+    and its manifest."""
     from rag.sentences import save_parameters
 
     by_id = {a.doc_id: a for a in articles}
@@ -264,28 +306,43 @@ def write_artifacts(
         np.save(staging / f"{name}_vectors.npy", array, allow_pickle=False)
         (staging / f"{name}_keys.json").write_text(json.dumps(list(keys)), encoding="utf-8")
     np.save(staging / "sentence_offsets.npy", offsets, allow_pickle=False)
-    dense = VectorIndex(np.load(staging / "passage_vectors.npy", mmap_mode="r"), kind=resolve_dense_kind())
-    dense.save(staging / "dense.faiss")
+    on_milvus = resolve_vector_store(vector_store) == "milvus"
+    dense = write_dense(staging, passages, on_milvus)
     (staging / "bm25").mkdir()
     lexical = LexicalIndex([lexical_tokens(passage_lexical_text(by_id[p.doc_id], p)) for p in passages])
     lexical.save(staging / "bm25")
     write_neighbours(staging, [p.text for p in passages], lexical.document_frequency, embedder)
     (staging / "bm25_sentences").mkdir()
     LexicalIndex([lexical_tokens(t) for t in sentence_texts]).save(staging / "bm25_sentences")
-    return {
+    manifest = {
         "format_version": FORMAT_VERSION,
         "model_id": embedder.model_id,
         "dimension": int(vectors.passages.shape[1]),
         "chunker_version": CHUNKER_VERSION,
         "index_recipe": index_recipe(mode),
         "sentence_vectors": mode,
-        "dense_index": dense.kind,
+        "dense_index": dense.index_kind if on_milvus else dense.kind,
         "served_from": "disk" if dense.kind in DISK_KINDS else "memory",
         "articles": len(articles),
         "passages": len(passages),
         "sentences": len(sentence_texts),
         "embedded_passages": vectors.embedded,
     }
+    if on_milvus:  # a FAISS build's manifest stays as it always was
+        manifest["vector_store"] = "milvus"
+    return manifest
+
+
+def write_dense(staging: Path, passages: list[Passage], on_milvus: bool):
+    """The dense index of the passage vectors just written: a FAISS file, or a new Milvus collection."""
+    vectors = np.load(staging / "passage_vectors.npy", mmap_mode="r")
+    if on_milvus:
+        from rag.milvus_store import MilvusVectorIndex
+
+        return MilvusVectorIndex.create(staging, vectors, passages, resolve_dense_kind())
+    dense = VectorIndex(vectors, kind=resolve_dense_kind())
+    dense.save(staging / "dense.faiss")
+    return dense
 
 
 def model_word_vectors(embedder) -> tuple[list[str], np.ndarray]:
@@ -302,9 +359,13 @@ def write_neighbours(staging: Path, texts: list[str], document_frequency: dict[s
     (staging / "neighbours.json").write_text(neighbours_to_json(neighbours), encoding="utf-8")
 
 
-def load_index(build: Path) -> CorpusIndex:
-    """Load and check a published build; any inconsistency raises IndexError_ (the caller rebuilds)."""
+def load_index(build: Path, vector_store: str | None = None) -> CorpusIndex:
+    """Load and check a published build; any inconsistency, or a build for another `vector_store` than the one
+    given, raises IndexError_ (the caller rebuilds)."""
     manifest = BuildStore.read_manifest(build)
+    built_for = manifest.get("vector_store", "faiss")
+    if vector_store is not None and built_for != vector_store:  # checked first: never a connection to the other
+        raise IndexError_(f"built for {built_for}, {vector_store} asked")
     BuildStore.verify(build, manifest)
     try:
         corpus = json.loads((build / "corpus.json").read_text(encoding="utf-8"))
@@ -315,12 +376,17 @@ def load_index(build: Path) -> CorpusIndex:
         passage_vectors = np.load(build / "passage_vectors.npy", mmap_mode=mmap, allow_pickle=False)
         sentence_vectors = np.load(build / "sentence_vectors.npy", mmap_mode=mmap, allow_pickle=False)
         offsets = np.load(build / "sentence_offsets.npy", allow_pickle=False)
-        dense = VectorIndex.load(build / "dense.faiss", vectors=passage_vectors)
+        on_milvus = manifest.get("vector_store") == "milvus"
+        dense = None if on_milvus else VectorIndex.load(build / "dense.faiss", vectors=passage_vectors)
         lexical = LexicalIndex.load(build / "bm25", mmap=bool(mmap))
         sentence_lexical = LexicalIndex.load(build / "bm25_sentences", mmap=bool(mmap))
         neighbours = json.loads((build / "neighbours.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
         raise IndexError_(f"index unreadable: {err}") from err
+    if on_milvus:  # outside the try: a Milvus that cannot be reached is an error to report, not a reason to rebuild
+        from rag.milvus_store import MilvusVectorIndex
+
+        dense = MilvusVectorIndex.load(build)
     if not (len(passages) == len(passage_vectors) == len(dense) == len(lexical) == len(offsets) - 1):
         raise IndexError_("index parts disagree on the number of passages")
     if any(p.passage_id != row for row, p in enumerate(passages)):

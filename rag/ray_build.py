@@ -221,7 +221,9 @@ def shipped_graph(ray, embedder):
     return (str(path), ray.put(path.read_bytes())) if path else None
 
 
-def write_build_on_ray(staging: Path, seeds_dir: Path, embedder, mode: str, address: str) -> dict:
+def write_build_on_ray(
+    staging: Path, seeds_dir: Path, embedder, mode: str, address: str, vector_store: str | None = None
+) -> dict:
     """A whole build on Ray, written into `staging` by the same writer as a plain build."""
     from rag.indexer import write_artifacts
     from rag.sentences import train_punkt_parameters
@@ -232,7 +234,7 @@ def write_build_on_ray(staging: Path, seeds_dir: Path, embedder, mode: str, addr
         punkt = train_punkt_parameters(a.text for a in articles)  # needs the whole corpus: on the driver
         passages, vectors = chunk_and_embed(ray, articles, punkt, embedder, mode)
         log.info("ray build: %d articles, %d passages", len(articles), len(passages))
-        manifest = write_artifacts(staging, articles, punkt, passages, vectors, embedder, mode)
+        manifest = write_artifacts(staging, articles, punkt, passages, vectors, embedder, mode, vector_store)
         manifest["built_on"] = "ray:" + ("local" if address == LOCAL else "cluster")
         return manifest
     finally:

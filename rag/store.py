@@ -200,8 +200,9 @@ class VectorIndex:
     # Updates for rag.incremental: each returns a new index and leaves this one as it is, so searches
     # running on it meanwhile stay valid. An IVF index keeps its trained lists (no k-means again).
 
-    def extended(self, vectors: np.ndarray) -> "VectorIndex":
-        """A copy with `vectors` appended as rows len(self), len(self) + 1, …"""
+    def extended(self, vectors: np.ndarray, passages: Sequence[Passage] = ()) -> "VectorIndex":
+        """A copy with `vectors` appended as rows len(self), len(self) + 1, … (`passages` are for stores that
+        keep a payload, as Milvus does; FAISS keeps vectors only)."""
         copy = import_faiss().clone_index(self._index)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if len(vectors):

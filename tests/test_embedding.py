@@ -101,7 +101,7 @@ def test_pooling_is_read_from_the_model_folder(tmp_path):
         onnx_export.pooling_mode(tmp_path)
 
 
-def test_ask_imports_neither_torch_nor_sentence_transformers_nor_nltk_nor_sklearn_nor_ray(seed_assistant):
+def test_ask_imports_neither_torch_nor_sentence_transformers_nor_nltk_nor_sklearn_nor_ray_nor_milvus(seed_assistant):
     code = "import json, sys; from rag.cli import main; main(sys.argv[1:]); print(json.dumps(sorted(sys.modules)))"
     args = ["--index", str(seed_assistant.store.folder), "ask", "Why did China ban Japanese seafood?"]
     env = dict(os.environ, HF_HUB_OFFLINE="1")
@@ -110,5 +110,6 @@ def test_ask_imports_neither_torch_nor_sentence_transformers_nor_nltk_nor_sklear
     assert done.returncode == 0, done.stderr
     assert "Fukushima" in done.stdout
     loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
-    assert not loaded & {"torch", "sentence_transformers", "nltk", "transformers", "sklearn", "matplotlib", "ray", "rag.ray_build"}
+    assert not loaded & {"torch", "sentence_transformers", "nltk", "transformers", "sklearn", "matplotlib", "ray", "rag.ray_build",
+                         "pymilvus", "milvus_lite", "grpc", "rag.milvus_store"}
     assert "onnxruntime" in loaded
