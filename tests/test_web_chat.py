@@ -177,3 +177,4 @@ def test_what_depends_on_the_articles_is_computed_when_a_page_loads_not_when_it_
     assert listing.count("<li") == count and section.label.startswith(f"Articles ({count})")
     one = corpus_view({kept: articles[kept]}, write_access("127.0.0.1"))[0]
     assert "quoted from 1 news article," in one
+    assert "value" not in corpus_view(articles, write_access("127.0.0.1"))[1].constructor_args  # a load keeps the choice

@@ -165,13 +165,14 @@ def status_html(message: str) -> str:
 
 def corpus_view(articles: Mapping[str, Article], access: WriteAccess, selected: Sequence[str] | None = None) -> tuple:
     """Everything on the page that depends on which articles exist: the header's count, the article filter
-    (what was chosen, less any article gone), the date fields' limits, the dates line, the list with its
+    (with `selected`: what was chosen, less any article gone), the date fields' limits, the dates line, the list with its
     Remove buttons and the section's label. Sent on every page load (assistant.articles follows the
     published build, whoever published it) and after every add or remove; see CORPUS_OUTPUTS."""
-    kept = [d for d in (selected or ()) if d in articles]
+    choices = article_choices(articles)
+    kept = {} if selected is None else {"value": [d for d in selected if d in articles]}
     return (
         render("header.html", count=len(articles)),
-        gr.Dropdown(choices=article_choices(articles), value=kept, multiselect=True),
+        gr.Dropdown(choices=choices, multiselect=True, **kept),  # a page load leaves what is chosen as it is
         gr.HTML(**date_props(FROM_LABEL, articles)),  # every prop: an update replaces the template's props
         gr.HTML(**date_props(UNTIL_LABEL, articles)),
         date_summary(articles),
@@ -326,9 +327,9 @@ def build_blocks(assistant, access: WriteAccess) -> gr.Blocks:
         corpus = [header, chosen, date_from, date_to, dates_line, article_list, library]  # corpus_view's order
         assert len(corpus) == len(CORPUS_OUTPUTS)
         blocks.load(
-            lambda selected: corpus_view(assistant.articles, access, selected), [chosen], corpus,
-            show_progress="hidden", api_visibility="private",
-        )  # fmt: skip
+            lambda: corpus_view(assistant.articles, access), None, corpus, show_progress="hidden",
+            api_visibility="private",
+        ).then(None, js="() => { document.body.dataset.ragCorpus = 'loaded'; }")  # fmt: skip
         inputs = [box, turns, top_k, chosen, date_from, date_to]
         outputs = [box, log_html, turns, top_k, error_from, error_to, options]
         asking = dict(js=static_text("echo.js"), show_progress="hidden", api_visibility="private")
