@@ -75,6 +75,8 @@ class Assistant:
         self._index: CorpusIndex | None = None
         self._build: Path | None = None  # the published build `_index` was loaded from or written as
         self._lock = threading.Lock()  # guards the swap of (_index, _build)
+        self._follow_lock = threading.Lock()  # one thread at a time loads a build another process published
+        self._refused: str = ""  # a published build that could not be loaded: not tried again on every question
         self._write_lock = threading.Lock()  # one add, remove or rebuild at a time in this process
 
     # ------------------------------------------------------------ index life cycle
@@ -86,6 +88,9 @@ class Assistant:
 
     @property
     def index(self) -> CorpusIndex:
+        """The loaded index, or the one another process (`python -m rag add`, a second app) published since it
+        was loaded: `CURRENT` is the one record of which articles exist, read (a small file) on every use."""
+        self._follow_published()
         index = self._index
         if index is None:
             with self._lock:
@@ -93,6 +98,33 @@ class Assistant:
                     self._index, self._build = self._load_or_build()
                 index = self._index
         return index
+
+    def _follow_published(self) -> None:
+        """Swap in the build `CURRENT` names when it is not the loaded one (questions asked meanwhile wait for
+        it: they must see the articles added before they were asked). Nothing to do while this process writes:
+        its add or remove swaps in what it publishes, and holds the lock other processes publish under. A build
+        this process swapped in is never replaced by an older one."""
+        loaded = self._build
+        if loaded is None or self._write_lock.locked():
+            return
+        name = self.store.current_name()
+        if not name or name == loaded.name or name == self._refused:
+            return
+        with self._follow_lock:
+            loaded = self._build
+            build = self.store.current()
+            if build is None or build == loaded:
+                return
+            try:
+                index = load_index(build)
+            except IndexError_ as err:
+                log.warning("published build %s unusable (%s): keeping %s", build.name, err, loaded.name)
+                self._refused = build.name
+                return
+            with self._lock:
+                if self._build == loaded:
+                    self._index, self._build = index, build
+                    log.info("now answering from %s, published by another process", build.name)
 
     def _load_or_build(self) -> tuple[CorpusIndex, Path]:
         build = self.store.current()

@@ -367,14 +367,19 @@ class BuildStore:
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
 
-    def current(self) -> Path | None:
-        pointer = self.folder / POINTER_FILE
+    def current_name(self) -> str:
+        """The name `CURRENT` points at ("" when there is none): one read of a small file, cheap enough to do
+        before every question, so a process notices a build another one published."""
         try:
-            name = pointer.read_text(encoding="utf-8").strip()
+            name = (self.folder / POINTER_FILE).read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError):
-            return None
+            return ""
+        return name if "/" not in name else ""
+
+    def current(self) -> Path | None:
+        name = self.current_name()
         path = self.folder / name
-        return path if name and "/" not in name and path.is_dir() else None
+        return path if name and path.is_dir() else None
 
     def new_build_dir(self) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)

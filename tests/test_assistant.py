@@ -82,3 +82,42 @@ def test_no_path_of_the_build_machine_reaches_users(seed_assistant, tmp_path):
     with pytest.raises(CorpusError) as err:
         load_articles(tmp_path / "secret" / "missing")
     assert str(tmp_path) not in str(err.value)
+
+
+def test_a_running_assistant_answers_from_a_build_another_process_published(tmp_path, embedder):
+    """`python -m rag add` in another process publishes a new build: the app's assistant swaps it in before its
+    next question (CURRENT is read on every use), without a restart; a removal elsewhere is followed the same way."""
+    from conftest import port_assistant
+
+    app = port_assistant(tmp_path, embedder)
+    loaded = app.store.current()
+    other = Assistant(  # the other process: same folders, an index of its own in memory
+        seeds_dir=tmp_path / "articles", index_dir=tmp_path / "index", uploads_dir=tmp_path / "uploads",
+        embedder=embedder,
+    )  # fmt: skip
+    text = tmp_path / "eastport.txt"
+    write_article(tmp_path, "eastport.txt", "Eastport opens ferry line", [
+        "The Eastport ferry line to the islands opened on 9 May 2023 with two boats.",
+        "The harbour master, Tom Okafor, said the line would carry 300 passengers a day.",
+    ])  # fmt: skip
+    added = other.add(text)
+    assert app.store.current() != loaded
+    assert added.doc_id in app.articles  # no restart, no call to rebuild
+    answer = app.ask("Who is the harbour master of Eastport?")
+    assert not answer.abstained and "Tom Okafor" in answer.text
+    other.remove(added.doc_id)
+    assert added.doc_id not in app.articles
+
+
+def test_a_published_build_that_cannot_be_loaded_is_not_retried_on_every_question(tmp_path, embedder, caplog):
+    from conftest import port_assistant
+
+    app = port_assistant(tmp_path, embedder)
+    good = app.store.current()
+    broken = tmp_path / "index" / "build-20990101T000000-broken"
+    broken.mkdir()
+    (tmp_path / "index" / "CURRENT").write_text(broken.name, encoding="utf-8")
+    with caplog.at_level("WARNING", logger="rag.assistant"):
+        assert "port" in app.articles and "port" in app.articles
+    assert app._build == good
+    assert sum("unusable" in r.getMessage() for r in caplog.records) == 1

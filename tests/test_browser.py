@@ -50,6 +50,7 @@ def open_chat(browser: Browser, url: str, viewport: dict, accept_dialogs: bool =
     page.goto(url)
     page.locator("#rag-question textarea").wait_for()
     page.wait_for_function("() => !!window.ragEcho")  # the chat's script is listening
+    page.locator("body[data-rag-corpus=loaded]").wait_for(state="attached")  # the page load's articles are in
     return page
 
 
@@ -181,24 +182,49 @@ def test_question_appears_at_once_with_a_progress_line_on_a_slow_network(page):
 
 def open_options(page: Page) -> None:
     page.get_by_role("button", name=re.compile("Search options")).click()
-    page.locator("#rag-date-from input[data-bound]").wait_for()  # its script listens from now on
-    page.locator("#rag-date-to input[data-bound]").wait_for()
+    page.locator("#rag-date-from [data-bound] input").wait_for()  # its script listens from now on
+    page.locator("#rag-date-to [data-bound] input").wait_for()
 
 
-def test_a_bad_date_range_is_a_field_message_and_the_question_stays(page):
+def in_view(page: Page, locator) -> bool:
+    return locator.evaluate("e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }")
+
+
+@pytest.mark.parametrize("screen", ["page", "phone"])
+def test_a_bad_date_range_is_an_announced_message_beside_its_field_and_the_question_stays(request, screen):
+    page = request.getfixturevalue(screen)
     open_options(page)
+    message = page.locator("#rag-date-from-error")
+    # a live region before anything goes wrong: a message appearing in it is read out
+    assert message.get_attribute("role") == "alert" and message.get_attribute("aria-live") == "assertive"
     page.locator("#rag-date-from input").fill("2024-05-01")
     page.locator("#rag-date-to input").fill("2020-01-01")
     box = page.locator("#rag-question textarea")
     box.fill(SEAFOOD)
+    box.focus()
+    page.evaluate("window.scrollTo(0, 0)")  # where someone typing a question is: the options are below the fold
     box.press("Enter")
-    message = page.locator("#rag-filter-error-text")
     message.filter(has_text="is after").wait_for()
-    assert message.get_attribute("role") == "alert"
-    assert page.locator("#rag-date-from input").get_attribute("aria-invalid") == "true"
+    field = page.locator("#rag-date-from input")
+    assert field.get_attribute("aria-invalid") == "true"
     assert page.locator("#rag-date-to input").get_attribute("aria-invalid") is None
+    assert field.get_attribute("aria-describedby") == "rag-date-from-error"
     page.wait_for_timeout(300)
+    assert in_view(page, message) and in_view(page, field)  # brought into view, the field focused to fix it
+    assert field.evaluate("e => e === document.activeElement")
+    gap = page.evaluate(
+        """() => {
+            const f = document.querySelector('#rag-date-from input').getBoundingClientRect();
+            const m = document.querySelector('#rag-date-from-error').getBoundingClientRect();
+            return [m.top - f.bottom, Math.abs(m.left - f.left)];
+        }"""
+    )
+    assert 0 <= gap[0] <= 32 and gap[1] <= 16, gap  # right under the field it names
     assert box.input_value() == SEAFOOD and page.locator(TURN).count() == 0
+    page.locator("#rag-date-from input").fill("2019-05-01")
+    turn = ask(page, SEAFOOD)
+    assert turn.get_attribute("data-status") != "pending" and message.inner_text() == ""
+    assert field.get_attribute("aria-invalid") is None
 
 
 def test_date_fields_are_named_and_open_within_the_articles_dates(page, seed_assistant):
@@ -253,10 +279,130 @@ def test_markup_in_a_question_runs_nothing(page):
     assert page.locator("#rag-chat img[src='x']").count() == 0
 
 
-def test_a_long_question_says_it_was_cut(page):
+def test_a_long_question_says_it_was_cut_and_does_not_bury_the_sources(page):
     turn = ask(page, SEAFOOD + " " + "and more " * 600)
     assert "only its first 2,000 were used" in turn.locator(".rag-note").inner_text()
     assert len(turn.locator(".rag-question-text").text_content()) == len("You asked: ") + 2000
+    heading = page.locator("#rag-evidence .rag-evidence-for")
+    text = heading.inner_text()
+    assert text.startswith("For: " + SEAFOOD) and text.endswith("\u2026") and len(text) < 200
+    lines = heading.evaluate("e => e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight)")
+    assert lines <= 3.1
+    assert heading.get_attribute("title").startswith(SEAFOOD)  # the whole question on hover
+    assert page.locator("#rag-evidence .rag-source").first.is_visible()
+    assert in_view(page, page.locator("#rag-evidence .rag-source").first)
+
+
+def test_a_right_to_left_override_in_a_question_stays_inside_it(page):
+    question = "\u202eWhy did China ban Japanese seafood?"
+    page.locator("#rag-question textarea").fill(question)
+    page.locator("#rag-question textarea").press("Enter")
+    echoed = page.locator("#rag-chat .rag-turn .rag-question-text bdi")  # the echo, before the reply
+    echoed.wait_for()
+    turn = page.locator(TURN).last
+    page.locator(DONE).wait_for()
+    isolated = [turn.locator(".rag-question-text bdi"), page.locator("#rag-evidence .rag-evidence-for bdi")]
+    for element in isolated:
+        assert element.text_content() == question
+        assert element.evaluate("e => getComputedStyle(e).unicodeBidi") == "isolate"
+    # what follows the question is laid out left to right: "For: " starts the line, the text runs rightwards
+    heading = page.locator("#rag-evidence .rag-evidence-for")
+    assert heading.evaluate("e => getComputedStyle(e).direction") == "ltr"
+
+
+def test_ask_with_an_empty_box_says_what_is_missing(page):
+    note = page.locator("#rag-composer-note .rag-composer-note")
+    assert note.get_attribute("role") == "status" and note.inner_text() == ""
+    page.get_by_role("button", name="Ask", exact=True).click()
+    expect_text(note, "Type a question first, then press Ask.")
+    assert note.is_visible() and page.locator(TURN).count() == 0
+    assert page.evaluate("document.activeElement === document.querySelector('#rag-question textarea')")
+    page.locator("#rag-question textarea").fill("   ")
+    page.locator("#rag-question textarea").press("Enter")
+    expect_text(note, "Type a question first, then press Ask.")
+    ask(page, SEAFOOD)
+    assert note.inner_text() == ""
+
+
+def expect_text(locator, text: str) -> None:
+    from playwright.sync_api import expect
+
+    expect(locator).to_have_text(text)
+
+
+def test_new_chat_clears_the_conversation_and_the_filters(page, seed_assistant):
+    title = seed_assistant.ask(SEAFOOD).citations[0].title
+    open_options(page)
+    page.locator("#rag-articles input").click()
+    page.get_by_role("option", name=title).click()
+    page.keyboard.press("Escape")
+    assert page.locator("#rag-articles .token").count() == 1  # the chosen article
+    page.locator("#rag-date-from input").fill("2017-07-01")
+    page.locator("#rag-date-to input").fill("2017-12-31")
+    turn = ask(page, SEAFOOD)
+    assert "filters" in turn.inner_text() and not SEAFOOD_ANSWER.search(turn.inner_text())  # they were on
+    page.get_by_role("button", name="New chat").click()
+    page.wait_for_function("() => !document.querySelector('#rag-chat .rag-turn')")
+    page.wait_for_function(
+        """() => !document.querySelector('#rag-date-from input').value
+                 && !document.querySelector('#rag-date-to input').value
+                 && !document.querySelector('#rag-articles .token')"""
+    )
+    again = ask(page, SEAFOOD)
+    assert_seafood_answer(again)
+    assert "filters on" not in again.inner_text()
+
+
+def test_tabbing_to_the_question_box_shows_a_focus_ring(page):
+    page.locator("#rag-header a").focus()
+    box = page.locator("#rag-question textarea")
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if box.evaluate("e => e === document.activeElement"):
+            break
+    assert box.evaluate("e => e === document.activeElement")
+    style = box.evaluate(
+        "e => { const s = getComputedStyle(e); return [s.outlineStyle, parseFloat(s.outlineWidth), s.outlineColor]; }"
+    )
+    assert style[0] == "solid" and style[1] >= 2, style
+
+
+def platform_fonts(page: Page, selector: str) -> set[str]:
+    """The fonts Chromium drew the text of the first element matching `selector` with (every fallback too)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    return {f["familyName"] for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]}
+
+
+def test_bold_text_is_drawn_in_one_font_the_regular_texts(page):
+    turn = ask(page, SEAFOOD)
+    assert_seafood_answer(turn)
+    page.evaluate("document.fonts.ready")
+    regular = platform_fonts(page, "#rag-header p")
+    assert len(regular) == 1 and next(iter(regular)).startswith("Source Sans"), regular  # Source Sans 3 in fact
+    for bold in ("#rag-header h1", "#rag-evidence .rag-evidence-heading", "#rag-evidence .rag-source-title"):
+        assert platform_fonts(page, bold) == regular, bold
+
+
+def test_the_article_page_has_the_chats_typeface(browser, web_url, seed_assistant):
+    citation = seed_assistant.ask(SEAFOOD).citations[0]
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    try:
+        page.goto(web_url + citation.url)
+        page.evaluate("document.fonts.ready")
+        assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith('"Rag Sans"')
+        regular = platform_fonts(page, "main p")
+        assert len(regular) == 1 and next(iter(regular)).startswith("Source Sans"), regular
+        for selector in ("h1", ".meta dt", "nav a"):
+            assert platform_fonts(page, selector) == regular, selector
+        page.goto(web_url + "/articles")
+        page.evaluate("document.fonts.ready")
+        assert platform_fonts(page, "ul.articles a") == regular
+    finally:
+        page.context.close()
 
 
 # ---------------------------------------------------------------- the phone

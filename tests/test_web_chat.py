@@ -17,7 +17,8 @@ FOLLOW_UP = "When did that happen?"
 FOLLOW_UP_ANSWER = re.compile(r"\b(24 August 2023|late August)\b")
 
 def turn(respond, message, turns=(), top_k=5, selected=None, date_from="", date_to=""):
-    """Run one question through the handler; return every yield (box, html, turns, passages, field message, panel)."""
+    """Run one question through the handler; return every yield (box, html, turns, passages, the two date-field
+    messages, panel)."""
     return list(respond(message, list(turns), top_k, selected, date_from, date_to))
 
 
@@ -75,11 +76,13 @@ def test_follow_up_in_the_chat_is_answered_with_the_conversation(seed_assistant)
 
 def test_a_bad_date_is_a_field_message_and_the_question_stays(seed_assistant):
     (only,) = turn(make_respond(seed_assistant), SEAFOOD, date_from="2024-05-01", date_to="2020-01-01")
-    box, page, turns, _, field_message, panel = only
+    box, page, turns, _, from_message, until_message, panel = only
     assert box == SEAFOOD and turns == [] and 'data-status' not in page
-    assert "'Published from' is after 'Published until'" in unescape(field_message) and 'role="alert"' in field_message
+    assert "'Published from' is after 'Published until'" in unescape(from_message) and 'role="alert"' in from_message
     assert panel.open is True  # the search options open to show it
-    assert 'data-field="Published from"' in field_message  # the field the page marks invalid
+    assert 'data-field="Published from"' in from_message  # the field the page marks invalid, under which it shows
+    assert 'id="rag-date-from-error"' in from_message and 'id="rag-date-to-error"' in until_message
+    assert "after" not in until_message and "data-field" not in until_message
 
 
 def test_date_filter_that_excludes_the_answer_abstains_and_says_so(seed_assistant):
@@ -152,3 +155,26 @@ def test_gradio_client_follow_up_uses_the_history(client):
 def test_gradio_client_rejects_a_bad_top_k_with_its_rule(client):
     with pytest.raises(Exception, match=r"'top_k' must be an integer from 1 to 20"):
         client.predict(SEAFOOD, [], 0, api_name="/ask")
+
+
+def test_what_depends_on_the_articles_is_computed_when_a_page_loads_not_when_it_is_built(seed_assistant):
+    """The header, the filter, the date limits and line, the list and its section's label: from the articles
+    given, and the filter keeps only what still exists."""
+    from rag.web.access import write_access
+    from rag.web.chat import corpus_view
+
+    articles = dict(seed_assistant.articles)
+    gone, kept = sorted(articles)[:2]
+    header, chosen, date_from, date_to, line, listing, section = corpus_view(
+        {d: a for d, a in articles.items() if d != gone}, write_access("127.0.0.1"), [gone, kept]
+    )
+    count = len(articles) - 1
+    assert f"quoted from {count} news articles" in header
+    assert chosen.value == [kept] and gone not in [v for _, v in chosen.choices] and len(chosen.choices) == count
+    limits = (date_from.props["min"], date_from.props["max"])
+    assert all(limits) and limits == (date_to.props["min"], date_to.props["max"])
+    assert f"of {count} articles" in line
+    assert listing.count("<li") == count and section.label.startswith(f"Articles ({count})")
+    one = corpus_view({kept: articles[kept]}, write_access("127.0.0.1"))[0]
+    assert "quoted from 1 news article," in one
+    assert "value" not in corpus_view(articles, write_access("127.0.0.1"))[1].constructor_args  # a load keeps the choice

@@ -73,7 +73,7 @@ def test_abstention_names_the_active_filters():
     filters = Filters(("Defrosting relations",), date(2017, 1, 1), None)
     page = rendered(Turn("q", Answer("q", "", True, 0.1), filters=filters))
     assert re.search(
-        r'<p class="rag-abstain">No answer was found with the filters on \(only “Defrosting relations”, '
+        r'<p class="rag-abstain">No answer was found with the filters on \(only “<bdi>Defrosting relations</bdi>”, '
         r"published from 2017-01-01\)\.</p>",
         page,
     )

@@ -37,3 +37,16 @@ def test_quote_goes_before_the_fragment():
 def test_templates_escape_what_they_are_given():
     page = render("not_found.html", title="<script>x</script>")
     assert "<title>&lt;script&gt;x&lt;/script&gt;</title>" in page
+
+
+def test_people_s_text_in_a_message_is_isolated_from_what_follows():
+    from rag.web.markup import isolated
+
+    rlo = "\u202e"
+    html = str(isolated(f"Added \u201c<b>{rlo}Title</b>\u201d from \u2068{rlo}evil.pdf\u2069 (2 paragraphs)."))
+    assert html == (
+        f"Added \u201c<bdi>&lt;b&gt;{rlo}Title&lt;/b&gt;</bdi>\u201d from <bdi>{rlo}evil.pdf</bdi> (2 paragraphs)."
+    )
+    assert str(isolated("No article matches.")) == "No article matches."
+    page = render("conversation.html", turns=[], render_id="x")
+    assert "<bdi>" not in page

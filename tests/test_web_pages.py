@@ -130,3 +130,16 @@ def test_sections_become_headings_once():
     page = render_article_page(Article("d", "T", text, paragraphs), "")
     assert re.findall(r"<h2>(.*?)</h2>", page) == ["Background", "Now"]
     assert [m for m in re.findall(r'<p id="p(\d)">', page)] == ["1", "2", "3"]
+
+
+def test_the_pages_use_the_chats_fonts_served_by_the_app(http):
+    page = http.get("/articles")
+    assert '"Rag Sans"' in page.text and "/assets/fonts/SourceSansPro-Bold.woff2" in page.text
+    assert "font-src 'self'" in page.headers["content-security-policy"]
+    assert "serif;" not in page.text.replace("sans-serif", "")  # no more Georgia / Times
+    for name in ("SourceSansPro-Regular.woff2", "SourceSansPro-Bold.woff2"):
+        font = http.get(f"/assets/fonts/{name}")
+        assert font.status_code == 200 and font.headers["content-type"] == "font/woff2"
+        assert font.content[:4] == b"wOF2"
+    for name in ("SourceSansPro-SemiBold.woff2", "..%2f..%2fpyproject.toml", "chat.css"):
+        assert http.get(f"/assets/fonts/{name}").status_code in (403, 404)  # the other fonts, no file at all

@@ -85,7 +85,7 @@ def add_files(assistant, paths: Sequence[str]) -> Iterator[tuple[str, Turn | Non
         article = added.article
         if added.created:
             paragraphs = f"{len(article.paragraphs)} paragraph{'s' if len(article.paragraphs) != 1 else ''}"
-            message = f"Added \u201c{article.title}\u201d from {name} ({paragraphs}). You can ask about it now."
+            message = f"Added \u201c{article.title}\u201d from \u2068{name}\u2069 ({paragraphs}). You can ask about it now."
         else:
             message = f"\u201c{name}\u201d is already here, as \u201c{article.title}\u201d."
         yield "", Turn("", notice=message, info=added.created)

@@ -10,8 +10,10 @@ from urllib.parse import quote as url_quote
 from urllib.parse import urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
 MAX_QUOTE_CHARS = 1000  # keeps citation links (and the regex work they cause) small
 MIN_QUOTE_PIECE = 3  # shorter pieces of a quote would mark every "a" and "of"
 DOT = " \u00b7 "
@@ -80,6 +82,29 @@ def safe_external_url(url: str) -> str:
     return url if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
+# ---------------------------------------------------------------- text of people, in a page
+
+ISOLATE_START, ISOLATE_END = "\u2068", "\u2069"  # FSI and PDI: a message marks a file name with them
+QUOTED = re.compile(r"(\u201c)([^\u201d]*)(\u201d)|\u2068([^\u2069]*)\u2069")
+
+
+def isolated(text: str) -> Markup:
+    """`text` escaped, with each stretch in curly quotes (“a title”) and each one between FSI and PDI (a file
+    name) in a <bdi>: a right-to-left override in a title or a file name then stops at its end instead of
+    turning the rest of the message around."""
+    text = str(text)
+    out, pos = [], 0
+    for match in QUOTED.finditer(text):
+        out.append(escape(text[pos : match.start()]))
+        if match.group(1):
+            out.append(Markup("\u201c<bdi>{}</bdi>\u201d").format(match.group(2)))
+        else:
+            out.append(Markup("<bdi>{}</bdi>").format(match.group(4)))
+        pos = match.end()
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
 # ---------------------------------------------------------------- templates
 
 
@@ -99,7 +124,9 @@ def environment() -> Environment:
         article_url=article_url,
         safe_external_url=safe_external_url,
         DOT=DOT,
+        FONT_FACES=Markup((STATIC / "fonts.css").read_text(encoding="utf-8")),
     )
+    env.filters["isolated"] = isolated
     return env
 
 

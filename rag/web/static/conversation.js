@@ -41,7 +41,8 @@ function showSources(turn, number, focus) {
     const question = turn ? turn.querySelector(".rag-question-text") : null;
     heading.textContent = details ? details.dataset.heading : "Sources";
     asked.hidden = !details;
-    asked.textContent = question ? question.textContent.replace(/^You asked: /, "For: ") : "";
+    asked.replaceChildren(...(question ? forQuestion(question) : []));
+    asked.title = question ? questionText(question) : "";
     body.replaceChildren(
       ...(details ? [details.querySelector(".rag-source-list").cloneNode(true)] : [emptyNote()])
     );
@@ -51,6 +52,22 @@ function showSources(turn, number, focus) {
     details.open = true;
     selectCard(details, number, focus);
   }
+}
+
+const HEADING_CHARS = 160; // a question of 2,000 characters must not bury the sources under it
+
+function questionText(question) {
+  const text = question.querySelector("bdi");
+  return (text || question).textContent.replace(/^You asked: /, "");
+}
+
+// "For: <the question>", cut to HEADING_CHARS with an ellipsis; the question in a <bdi>, so that a
+// right-to-left override in it stops at its end.
+function forQuestion(question) {
+  const text = questionText(question);
+  const words = document.createElement("bdi");
+  words.textContent = text.length > HEADING_CHARS ? text.slice(0, HEADING_CHARS).trimEnd() : text;
+  return ["For: ", words, ...(text.length > HEADING_CHARS ? ["\u2026"] : [])];
 }
 
 function emptyNote() {
@@ -73,10 +90,10 @@ window.ragEcho = (question) => {
   turn.className = "rag-turn";
   turn.dataset.status = "pending";
   turn.innerHTML =
-    '<div class="rag-question"><p class="rag-question-text"><span class="rag-visually-hidden">You asked: </span></p></div>' +
+    '<div class="rag-question"><p class="rag-question-text"><span class="rag-visually-hidden">You asked: </span><bdi></bdi></p></div>' +
     '<div class="rag-reply"><p class="rag-pending" role="status"><span class="rag-spinner" aria-hidden="true"></span>' +
     "Searching the articles\u2026</p></div>";
-  turn.querySelector(".rag-question-text").append(document.createTextNode(question));
+  turn.querySelector(".rag-question-text bdi").textContent = question;
   container.append(turn);
   reveal(turn);
 };
