@@ -39,7 +39,7 @@ EXAMPLES = (
 MIN_PASSAGES, MAX_PASSAGES = 1, 10  # the chat's range for "Passages to consider" (the REST API allows 20)
 PASSAGES_LABEL = f"Passages to consider ({MIN_PASSAGES}\u2013{MAX_PASSAGES})"
 
-# Under the question box: echo.js says there what is wrong (an empty question); a live region from the start,
+# Under the question box: empty_question.js says there what is wrong (an empty question); a live region from the start,
 # so that the message is read out when it appears.
 COMPOSER_NOTE = '<p class="rag-composer-note" role="status" aria-live="polite"></p>'
 
@@ -131,8 +131,8 @@ def make_respond(assistant):
         turns = list(turns or [])
         articles = assistant.articles
         question, cut_note = read_question(message)
-        if not question:
-            yield message, gr.skip(), turns, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        if not question:  # empty_question.js keeps an empty Ask in the browser; this is the server's own guard
+            yield gr.skip(), gr.skip(), turns, gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         try:
             filters = read_filters(articles, selected, date_from, date_to)
@@ -333,8 +333,9 @@ def build_blocks(assistant, access: WriteAccess) -> gr.Blocks:
         inputs = [box, turns, top_k, chosen, date_from, date_to]
         outputs = [box, log_html, turns, top_k, error_from, error_to, options]
         asking = dict(js=static_text("echo.js"), show_progress="hidden", api_visibility="private")
-        for event in (box.submit, send.click):
-            event(respond, inputs, outputs, **asking)
+        checking = dict(js=static_text("empty_question.js"), queue=False, show_progress="hidden", api_visibility="private")
+        for event in (box.submit, send.click):  # an empty box stops in the browser (empty_question.js)
+            event(None, [box], None, **checking).success(respond, inputs, outputs, **asking)
         for button, text in examples:
             button.click(lambda text=text: text, None, box, api_visibility="private", queue=False).then(
                 respond, inputs, outputs, **asking
