@@ -48,7 +48,7 @@ def test_a_role_filled_only_in_another_country_is_not_answered(neighbours):
 
 
 @pytest.mark.xfail(strict=True, reason="the reader's answerability: its no-answer score does not yet tell an event "
-                   "that never happened from one that did (validation AUC 0.52); issue 17 stays open on it")
+                   "that never happened from one that did (validation AUC 0.52; issue 17, blocked)")
 def test_the_date_of_an_event_that_has_not_happened_is_not_answered_with_another_event(neighbours):
     ans = ask(neighbours, "When was the fishing treaty between Lanvia and Pellmark signed?")
     assert ans.abstained or "9 March 2023" not in ans.text, (ans.text, ans.confidence)
