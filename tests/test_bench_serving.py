@@ -49,6 +49,8 @@ def test_the_plan_fits_growth_through_the_two_largest_sizes():
     assert "EXTRAPOLATED" in plan and plan.count("| 20M |") == 2 and plan.count("| 200M |") == 2
     assert "BM25 CPU per query ~ n^1.00" in plan and "2000 ms CPU" in plan.replace(",", "")  # 100 ms x 20
     assert "(The plan needs" in serving_plan(None, [], [])
+    linear = serving_plan(disk, [run(100_000, 400.0, 40.0), run(1_000_000, 1_300.0, 400.0)], lexical)
+    assert "not a Milvus server" in linear and "not a Milvus server" not in plan
 
 
 def test_serving_sizes_are_a_comma_separated_list_of_counts():

@@ -22,6 +22,7 @@ MEMORY_SHARE = 0.75  # of a node's memory for the index: the rest for the OS, th
 BM25_SHARD_P50_MS = 50.0  # BM25 is split into shards of at most this much work, searched at once
 TIMEOUT_S = 3 * 3600
 DIMENSION = 384
+LINEAR = 0.8  # a cost growing faster than n^0.8 with an IVF index behind it is a scan, not the index
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,11 @@ def serving_plan(disk: ScaleRun | None, milvus: Sequence[ScaleRun], lexical: Seq
         f"grow as sqrt(n); the re-rank does not grow: an over-estimate). A node: {NODE_CORES} cores, {NODE_MEMORY_GB} GB, "
         f"{MEMORY_SHARE:.0%} of it for the index; a query searches every shard, so a cluster's CPU per query is "
         f"shards x the CPU of one shard. BM25 is split into shards of <= {BM25_SHARD_P50_MS:.0f} ms of work each, "
-        "searched at once on as many cores.",
+        "searched at once on as many cores." + (
+            " milvus-lite's cost grows linearly: its search checks every row of every segment in Python for each "
+            "query (milvus_lite/search/executor_indexed.py), so its rows project milvus-lite, not a Milvus server."
+            if m_cpu > LINEAR else ""
+        ),
         "",
         "| paragraphs | dense store | nodes | memory per node | dense p50 | BM25 shards (cores per query) | queries/s, dense + BM25 on all cores | how |",
         "|---|---|---|---|---|---|---|---|",
