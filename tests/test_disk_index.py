@@ -1,6 +1,8 @@
 """The index served from disk: IVF-PQ with memory-mapped lists, re-ranked exactly from memory-mapped vectors,
 against brute force; chosen by size, recorded in the manifest, loaded memory-mapped."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -74,6 +76,32 @@ def test_the_pread_rerank_returns_what_an_exact_rerank_of_the_same_candidates_do
         assert rows.tolist() == expected.tolist()
         assert np.array_equal(scores, exact[np.searchsorted(candidates, expected)])
         assert [h.row for h in index.search(query, 10)] == expected.tolist()
+
+
+def resident_kb_of(path) -> int:
+    """Resident kB of this process's mappings of `path` (/proc/self/smaps), all of them together."""
+    total, inside = 0, False
+    for line in open("/proc/self/smaps", encoding="utf-8"):
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5 and not fields[0].endswith(":"):  # a mapping's header line
+            inside = fields[-1] == str(path)
+        elif inside and fields[0] == "Rss:":
+            total += int(fields[1])
+    return total
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="needs Linux's /proc/self/smaps")
+def test_searching_from_disk_maps_no_page_of_the_vectors_file(tmp_path):
+    points = clustered(np.random.default_rng(23), 8030, d=64, clusters=80)
+    np.save(tmp_path / "v.npy", points[:8000])
+    VectorIndex(np.load(tmp_path / "v.npy", mmap_mode="r"), kind="ivfpq").save(tmp_path / "x.faiss")
+    vectors = np.load(tmp_path / "v.npy", mmap_mode="r")  # a fresh mapping: none of its pages touched yet
+    loaded = VectorIndex.load(tmp_path / "x.faiss", vectors=vectors)
+    for query in points[8000:]:
+        loaded.search(query, 10)
+    assert resident_kb_of(tmp_path / "v.npy") == 0  # the rows were read with pread, not through the map
+    np.asarray(vectors[::50]).sum()  # what indexing the map does instead
+    assert resident_kb_of(tmp_path / "v.npy") > 0
 
 
 def test_a_build_served_from_disk_is_recorded_and_loaded_memory_mapped(small_corpus, tmp_path, embedder, monkeypatch):
