@@ -27,7 +27,7 @@ from rag.readers import MAX_FILE_BYTES, PARSE_SECONDS, detect_format
 from rag.retrieval import MODES, Retriever, expand_acronyms
 from rag.reader import Reader
 from rag.scoring import Scorer
-from rag.store import BuildStore, IndexError_
+from rag.store import DISK_KINDS, BuildStore, IndexError_
 from rag.types import Added, Answer, Article, Hit
 from rag.uploads import UploadStore, content_digest, read_upload, upload_doc_id
 
@@ -220,6 +220,8 @@ class Assistant:
             same = index.articles.get(doc_id) or next((a for a in index.articles.values() if a.text == article.text), None)
             if same is not None:
                 return Added(same, False)
+            if index.dense.kind in DISK_KINDS:
+                return self._add_by_building(data, filename, article)
             started = time.time()
             punkt = self._punkt(build)
             updated = add_articles(index, [article], punkt, self.embedder)
@@ -247,16 +249,22 @@ class Assistant:
         """With no article anywhere there is no index to extend: keep the file and build the index in full."""
         article = read_upload(data, filename, self.parse_seconds)
         with self._writing():
-            had_folder = self.uploads.folder.is_dir()
-            entry = self.uploads.save(data, filename, detect_format(data))
-            try:
-                build = build_index(
-                    self.seeds_dir, self.store, self.embedder, uploads=self.uploads, vector_store=self.vector_store
-                )
-            except BaseException:
-                self.uploads.discard(entry, drop_folder=not had_folder)
-                raise
-            self._swap(load_index(build), build)
+            return self._add_by_building(data, filename, article)
+
+    def _add_by_building(self, data: bytes, filename: str, article: Article) -> Added:
+        """Keep the file and build the index in full (vectors already made are reused), under the write lock:
+        for a first article, and for an index served from disk, whose memory-mapped lists cannot be copied
+        and extended in memory."""
+        had_folder = self.uploads.folder.is_dir()
+        entry = self.uploads.save(data, filename, detect_format(data))
+        try:
+            build = build_index(
+                self.seeds_dir, self.store, self.embedder, uploads=self.uploads, vector_store=self.vector_store
+            )
+        except BaseException:
+            self.uploads.discard(entry, drop_folder=not had_folder)
+            raise
+        self._swap(load_index(build), build)
         return Added(self.index.articles[article.doc_id], True)
 
     def remove(self, doc_id: str) -> None:
@@ -274,9 +282,13 @@ class Assistant:
                     "from that folder instead."
                 )
             started = time.time()
-            updated = remove_articles(index, [doc_id]) if article is not None else index
-            if not updated.passages:
+            if all(p.doc_id == doc_id for p in index.passages):
                 raise LastArticle("This is the only article left; add another before removing it.")
+            if index.dense.kind in DISK_KINDS:  # its memory-mapped lists cannot be copied and renumbered
+                self._remove_by_building(entry)
+                log.info("removed %s in %.2f s (full build)", doc_id, time.time() - started)
+                return
+            updated = remove_articles(index, [doc_id]) if article is not None else index
             punkt = self._punkt(build)
             staging = self.store.new_build_dir()
             try:
@@ -296,6 +308,22 @@ class Assistant:
             if entry is not None:
                 self.uploads.discard(entry, aside)
         log.info("removed %s in %.2f s", doc_id, time.time() - started)
+
+    def _remove_by_building(self, entry) -> None:
+        """Remove an upload from an index served from disk: set its file aside, build in full, then let it go
+        (or put it back if the build fails)."""
+        aside = self.uploads.set_aside(entry) if entry is not None else None
+        try:
+            build = build_index(
+                self.seeds_dir, self.store, self.embedder, uploads=self.uploads, vector_store=self.vector_store
+            )
+        except BaseException:
+            if entry is not None and aside is not None:
+                self.uploads.put_back(entry, aside)
+            raise
+        self._swap(load_index(build), build)
+        if entry is not None:
+            self.uploads.discard(entry, aside)
 
     @staticmethod
     def _punkt(build: Path) -> dict:

@@ -221,6 +221,7 @@ def command_bench(args) -> int:
         repeats=args.repeats or (2 if quick else 5),
         passages=args.passages or (1_000 if quick else 100_000),
         vectors=args.scale or (20_000 if quick else 2_000_000),
+        serving_sizes=tuple(args.serving_sizes or ((20_000,) if quick else (100_000, 1_000_000))),
         quick=quick,
         skip=skip,
     )
@@ -246,6 +247,12 @@ def integer_in(low: int, high: int | None = None):
 
     parse.__name__ = "integer"
     return parse
+
+
+def sizes_list(text: str) -> tuple[int, ...]:
+    """An argparse `type`: comma-separated integers of at least MIN_SCALE ("100000,1000000")."""
+    one = integer_in(MIN_SCALE)
+    return tuple(one(part.strip()) for part in text.split(",") if part.strip())
 
 
 MAX_EPOCHS = 10.0  # passes over the training questions; each costs about 90 minutes on 2 cores
@@ -343,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small corpora and few repeats (a smoke run)")
     p.add_argument("--scale", type=integer_in(MIN_SCALE), help="vectors for the served-from-disk part (at least "
                    f"{MIN_SCALE:,}; default 2,000,000; quick 20,000)")
+    p.add_argument("--serving-sizes", type=sizes_list, help="comma-separated vector counts at which milvus-lite, "
+                   "FAISS IVF and BM25 are measured side by side (default 100000,1000000; quick 20000; at most --scale)")
     p.add_argument("--passages", type=integer_in(1), help="recombined passages to index, plain and on Ray "
                    "(default 100,000; quick 1,000)")
     p.add_argument("--repeats", type=integer_in(1), help="rounds of the warm latency runs (default 5; quick 2)")

@@ -128,14 +128,14 @@ class VectorIndex:
             raise ValueError("vectors must be a 2-D array")
         self.dimension = int(vectors.shape[1])
         self.kind = choose_kind(len(vectors), kind, flat_below, disk_from)
-        self._vectors = None  # the exact vectors, for the re-rank of an IVF-PQ index
+        self._vectors = self._reader = None  # the exact vectors of an IVF-PQ index's re-rank, and their file
         if self.kind == "ivfpq":  # vectors may be a memory map: read a chunk at a time, never copied whole
-            from rag.disk_index import build_ivfpq
+            from rag.disk_index import RowFile, build_ivfpq
 
             lists = ivf_lists(len(vectors))
             with build_threads():
                 self._index = build_ivfpq(import_faiss(), vectors, lists, lists * TRAIN_POINTS_PER_LIST, nprobe)
-            self._vectors = vectors
+            self._vectors, self._reader = vectors, RowFile.of(vectors)
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if self.kind == "flat":
@@ -170,7 +170,7 @@ class VectorIndex:
         if self.kind == "ivfpq":
             from rag.disk_index import rerank_search
 
-            found, exact = rerank_search(self._index, self._vectors, query, k)
+            found, exact = rerank_search(self._index, self._vectors, query, k, self._reader)
             return [ScoredRow(int(r), float(s)) for r, s in zip(found, exact)]
         scores, rows = self._index.search(query, k)
         return [ScoredRow(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
@@ -180,9 +180,9 @@ class VectorIndex:
 
     @classmethod
     def load(cls, path: Path, vectors: np.ndarray | None = None) -> "VectorIndex":
-        """A saved index. IVF-PQ is read with its lists memory-mapped, and needs the exact `vectors` (a
-        memory map will do) for its re-rank."""
-        from rag.disk_index import is_ivfpq_file, read_mapped
+        """A saved index. IVF-PQ is read with its lists memory-mapped, and needs the exact `vectors` for its
+        re-rank: a memory map of their .npy file (np.load(mmap_mode="r")) is read row by row with pread."""
+        from rag.disk_index import RowFile, is_ivfpq_file, read_mapped
 
         faiss = import_faiss()
         if is_ivfpq_file(path):  # never read whole: its lists stay on disk
@@ -195,6 +195,7 @@ class VectorIndex:
             kind = "ivf" if isinstance(index, faiss.IndexIVF) else "flat"
         self = cls.__new__(cls)
         self._index, self.dimension, self.kind, self._vectors = index, int(index.d), kind, vectors
+        self._reader = RowFile.of(vectors) if kind == "ivfpq" else None
         return self
 
     # Updates for rag.incremental: each returns a new index and leaves this one as it is, so searches
@@ -246,7 +247,7 @@ class VectorIndex:
     def _with(self, index) -> "VectorIndex":
         other = type(self).__new__(type(self))
         other._index, other.dimension, other.kind = index, self.dimension, self.kind
-        other._vectors = getattr(self, "_vectors", None)
+        other._vectors, other._reader = self._vectors, self._reader
         return other
 
 

@@ -21,6 +21,7 @@ CASES = [
     ("rag", ["bench"], "--scale", ["0", "-5", str(MIN_SCALE - 1), "lots"], [str(MIN_SCALE), "2000000"]),
     ("rag", ["bench"], "--passages", ["0", "-1", "1.5", "many"], ["1", "100000"]),
     ("rag", ["bench"], "--repeats", ["0", "-2", "two"], ["1", "5"]),
+    ("rag", ["bench"], "--serving-sizes", ["0", str(MIN_SCALE - 1), "100000,x", "1e5"], [str(MIN_SCALE), "100000,1000000"]),
     ("rag", ["train-reader"], "--epochs", ["0", "-1", "11", "nan", "one"], ["1", "3", "10"]),
     ("app", [], "--port", ["0", "-1", "65536", "99999", "http", ""], ["1", "7860", "65535"]),
 ]
@@ -51,7 +52,8 @@ def test_an_out_of_range_value_is_a_one_line_error_with_status_2(capsys, parser,
 )
 def test_a_value_in_range_is_taken(parser, before, option, value):
     args = PARSERS[parser]().parse_args([*before, option, value])
-    assert getattr(args, option.lstrip("-").replace("-", "_")) == int(value)
+    taken = getattr(args, option.lstrip("-").replace("-", "_"))
+    assert taken == (tuple(int(v) for v in value.split(",")) if isinstance(taken, tuple) else int(value))
 
 
 def numeric_options(parser: argparse.ArgumentParser, path: str = ""):

@@ -327,3 +327,18 @@ def test_the_index_goes_stale_when_the_uploads_folder_changes_behind_its_back(po
         path.unlink()  # removed by hand, not through remove()
     restarted = Assistant(seeds_dir=port.seeds_dir, index_dir=port.store.folder, uploads_dir=port.uploads_dir, embedder=port.embedder)
     assert article.doc_id not in restarted.articles and restarted.store.current() != built  # rebuilt without it
+
+
+def test_an_index_served_from_disk_takes_an_upload_and_lets_it_go(tmp_path, embedder, monkeypatch):
+    """An IVF-PQ build (memory-mapped lists, re-rank rows read from the vectors file) cannot be copied and
+    extended in memory: an upload and its removal build in full, and answer from the new article."""
+    monkeypatch.setenv("RAG_DENSE_INDEX", "ivfpq")
+    assistant = Assistant(seeds_dir=SEEDS, index_dir=tmp_path / "index", uploads_dir=tmp_path / "uploads", embedder=embedder)
+    assert assistant.index.dense.kind == "ivfpq"
+    added = assistant.add_upload((FIXTURES / "pdf" / "google-doc-document.pdf").read_bytes(), "zen.pdf")
+    assert added.created and assistant.index.dense.kind == "ivfpq"
+    answer = assistant.ask("What is better than ugly?")
+    assert any(c.doc_id == added.article.doc_id for c in answer.citations)
+    assistant.remove(added.article.doc_id)
+    assert added.article.doc_id not in assistant.index.articles and not list((tmp_path / "uploads").glob("*.pdf"))
+    assert assistant.index.dense.kind == "ivfpq" and assistant.ask("Why did China ban Japanese seafood?").citations

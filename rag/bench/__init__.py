@@ -33,6 +33,7 @@ from rag.bench.ray_section import ray_section
 from rag.bench.report import NOTES, REPORT_END, REPORT_START, render, write_report
 from rag.bench.scale import exact_top, recall_at_k, scale_section, synthetic_vectors
 from rag.bench.scaling import SCALING_END, SCALING_START, scaling_section
+from rag.bench.serving import SERVING_END, SERVING_START, serving_plan
 
 __all__ = [
     "ADD_END", "ADD_START", "DEFAULT_REPORT", "DEFAULT_SCALING", "REPORT_END", "REPORT_START", "SECTIONS", "BenchError",
@@ -49,7 +50,7 @@ def run(opts: Options) -> BenchRun:
     targets: list[Target] = []
     tables: list[Table] = []
     reuse: dict = {}
-    scaling = added = None
+    scaling = added = serving = None
     uploads = os.environ.get("RAG_UPLOADS")
     os.environ["RAG_UPLOADS"] = str(workdir / "no-uploads")  # this checkout's uploads stay out of every corpus
     try:
@@ -70,13 +71,16 @@ def run(opts: Options) -> BenchRun:
             add_targets, add_tables = add_section(opts, workdir, index_dir, reuse)
             added = Report(machine_facts(), tuple(add_targets), tuple(add_tables))
         scaling = scaling_section(opts, reuse)
+        if "serving" in reuse:
+            runs = reuse["serving"]
+            serving = serving_plan((reuse.get("scale") or {}).get("served from disk"), runs["milvus"], runs["lexical"])
     finally:
         if uploads is None:
             os.environ.pop("RAG_UPLOADS", None)
         else:
             os.environ["RAG_UPLOADS"] = uploads
         shutil.rmtree(workdir, ignore_errors=True)
-    return BenchRun(Report(machine_facts(), tuple(targets), tuple(tables), NOTES), scaling, added)
+    return BenchRun(Report(machine_facts(), tuple(targets), tuple(tables), NOTES), scaling, added, serving)
 
 
 def collect(targets: list, tables: list, section: tuple) -> dict:
@@ -113,5 +117,9 @@ def main(opts: Options) -> int:
         write_report(opts.scaling, result.scaling, SCALING_START, SCALING_END)
         print(result.scaling)
         written.append(str(opts.scaling))
+    if result.serving:
+        write_report(opts.scaling, result.serving, SERVING_START, SERVING_END)
+        print(result.serving)
+        written.append(f"{opts.scaling} (serving)")
     log(f"wrote {', '.join(written) or 'nothing'} in {time.perf_counter() - started:.0f} s")
     return 0

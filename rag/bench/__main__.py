@@ -17,6 +17,14 @@ def worker_main(argv: Sequence[str]) -> int:
     p = sub.add_parser("scale-worker")
     for name in ("vectors", "queries", "truth", "kind", "index", "step"):
         p.add_argument(name)
+    p.add_argument("--rows", type=int, default=0)
+    p = sub.add_parser("milvus-worker")
+    for name in ("vectors", "queries", "truth", "uri"):
+        p.add_argument(name)
+    p.add_argument("rows", type=int)
+    p = sub.add_parser("lexical-worker")
+    for name in ("index", "questions"):
+        p.add_argument(name)
     p = sub.add_parser("compare-worker")
     for name in ("plain", "ray", "questions"):
         p.add_argument(name)
@@ -37,7 +45,15 @@ def worker_main(argv: Sequence[str]) -> int:
     elif args.worker == "scale-worker":
         from rag.bench.scale import scale_worker
 
-        scale_worker(args.vectors, args.queries, args.truth, args.kind, args.index, args.step)
+        scale_worker(args.vectors, args.queries, args.truth, args.kind, args.index, args.step, args.rows)
+    elif args.worker == "milvus-worker":
+        from rag.bench.serving import milvus_worker
+
+        milvus_worker(args.vectors, args.queries, args.truth, args.uri, args.rows)
+    elif args.worker == "lexical-worker":
+        from rag.bench.serving import lexical_worker
+
+        lexical_worker(args.index, args.questions)
     elif args.worker == "compare-worker":
         from rag.bench.ray_section import compare_worker
 

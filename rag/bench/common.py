@@ -40,6 +40,7 @@ class Options:
     repeats: int = 5
     passages: int = 100_000  # the build benchmark's corpus (the Ray build runs on the same one)
     vectors: int = 2_000_000  # the served-from-disk benchmark's synthetic vectors
+    serving_sizes: tuple[int, ...] = (100_000, 1_000_000)  # milvus-lite, FAISS IVF and BM25 beside each other
     quick: bool = False
     skip: frozenset[str] = frozenset()
 
@@ -103,6 +104,7 @@ class ScaleRun:
     peak_rss_mb: float  # its high-water mark
     p50_ms: float
     recall: float
+    cpu_ms: float = 0.0  # CPU time per query, every thread of the process (milvus-lite serves in-process)
 
 
 @dataclass(frozen=True)
@@ -115,12 +117,13 @@ class Report:
 
 @dataclass(frozen=True)
 class BenchRun:
-    """What one run produced: the main report, SCALING.md's measured part and the "add" section's report
-    (None when not measured: the file keeps what it had)."""
+    """What one run produced: the main report, SCALING.md's measured part and serving block, and the "add"
+    section's report (None when not measured: the file keeps what it had)."""
 
     report: Report
     scaling: str | None = None
     added: Report | None = None
+    serving: str | None = None  # SCALING.md's serving block, when the scale section ran
 
 
 # ---------------------------------------------------------------- small helpers

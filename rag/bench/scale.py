@@ -4,8 +4,10 @@ exact re-rank) beside exact search and IVF-Flat in memory; search p50, recall@10
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -32,6 +34,7 @@ from rag.bench.common import (
 SCALE_QUERIES = 200
 TARGET_RSS_MB = 1024.0
 SCALE_TIMEOUT_S = 3 * 3600
+BASE_PASSAGES = 20_000  # real vectors the synthetic ones mix, when no big build was made
 
 
 def synthetic_vectors(base: np.ndarray, count: int, seed: int, chunk: int = 100_000, out: np.ndarray | None = None) -> np.ndarray:
@@ -80,26 +83,39 @@ def recall_at_k(found: Sequence[Sequence[int]], vectors: np.ndarray, queries: np
 # ---------------------------------------------------------------- child processes
 
 
-def search_all(index, queries: np.ndarray) -> tuple[list[float], list[list[int]]]:
+def search_all(index, queries: np.ndarray) -> tuple[list[float], list[list[int]], float]:
+    """Per-query seconds, the rows found, and CPU seconds per query (every thread of the process)."""
     for q in queries[:10]:  # warm-up
         index.search(q, 10)
     times, found = [], []
+    cpu = time.process_time()
     for q in queries:
         seconds, hits = timed(index.search, q, 10)
         times.append(seconds)
         found.append([h.row for h in hits])
-    return times, found
+    return times, found, (time.process_time() - cpu) / len(queries)
 
 
-def scale_worker(vectors_path: str, queries_path: str, truth_path: str, kind: str, index_path: str, step: str) -> None:
+def served(index, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> dict:
+    """Search every query; memory is read before recall is worked out, since that reads the found rows
+    through the memory map and would add their pages to the process's."""
+    times, found, cpu = search_all(index, queries)
+    memory = {"rss_mb": resident_mb(), "peak_rss_mb": peak_rss_mb()}
+    recall = recall_at_k(found, vectors, queries, truth[:, :10], 10)
+    return {"p50_ms": ms(statistics.median(times)), "recall": recall, "cpu_ms": ms(cpu)} | memory
+
+
+def scale_worker(vectors_path: str, queries_path: str, truth_path: str, kind: str, index_path: str, step: str, rows: int = 0) -> None:
     """In a child process (so its memory is its own). step "build": build a `kind` index over the vectors
-    file and save it; "serve": load it (IVF-PQ memory-mapped, vectors memory-mapped) and search; "both": an
-    in-memory index built and searched in one process, the vectors read into memory as it must."""
+    file and save it; "serve": load it (IVF-PQ memory-mapped, re-ranked with pread) and search; "both": an
+    in-memory index built and searched in one process, the vectors read into memory as it must. `rows`: only
+    the file's first rows (0: all)."""
     from rag.store import VectorIndex
 
     build_seconds = 0.0
     if step in ("build", "both"):
         vectors = np.load(vectors_path, mmap_mode="r" if kind == "ivfpq" else None)
+        vectors = vectors[:rows] if rows else vectors
         build_seconds, index = timed(lambda: VectorIndex(vectors, kind=kind))
         index.save(Path(index_path))
         if step == "build":
@@ -109,12 +125,7 @@ def scale_worker(vectors_path: str, queries_path: str, truth_path: str, kind: st
         vectors = np.load(vectors_path, mmap_mode="r")
         index = VectorIndex.load(Path(index_path), vectors=vectors)
     queries, truth = np.load(queries_path), np.load(truth_path)
-    times, found = search_all(index, queries)
-    print(json.dumps({
-        "kind": index.kind, "vectors": len(vectors), "build_seconds": build_seconds,
-        "p50_ms": ms(statistics.median(times)), "recall": recall_at_k(found, vectors, queries, truth, 10),
-        "rss_mb": resident_mb(), "peak_rss_mb": peak_rss_mb(),
-    }))
+    print(json.dumps({"kind": index.kind, "vectors": len(vectors), "build_seconds": build_seconds} | served(index, vectors, queries, truth)))
 
 
 def run_worker(*args: str) -> dict:
@@ -122,8 +133,9 @@ def run_worker(*args: str) -> dict:
     return json.loads(run_measured(cmd, child_env(), SCALE_TIMEOUT_S)[1].strip().splitlines()[-1])
 
 
-def measure_scale(vectors: Path, queries: Path, truth: Path, kind: str, workdir: Path) -> ScaleRun:
-    """An in-memory kind in one child; a served-from-disk kind built in one child and served in another."""
+def measure_scale(vectors: Path, queries: Path, truth: Path, kind: str, workdir: Path, rows: int = 0) -> ScaleRun:
+    """An in-memory kind in one child; a served-from-disk kind built in one child and served in another.
+    `rows` (an in-memory kind only): the vectors file's first rows, with `truth` their exact top 10."""
     index_path = workdir / f"scale-{kind}.faiss"
     args = (str(vectors), str(queries), str(truth), kind, str(index_path))
     if kind == "ivfpq":
@@ -131,12 +143,12 @@ def measure_scale(vectors: Path, queries: Path, truth: Path, kind: str, workdir:
         data = run_worker(*args, "serve") | {"build_seconds": built["build_seconds"]}
         disk = index_path.stat().st_size + vectors.stat().st_size  # the index and the vectors it re-ranks from
     else:
-        data = run_worker(*args, "both")
+        data = run_worker(*args, "both", "--rows", str(rows))
         disk = index_path.stat().st_size
     index_path.unlink(missing_ok=True)
     return ScaleRun(
         data["kind"], data["vectors"], data["build_seconds"], disk / 2**20, data["rss_mb"], data["peak_rss_mb"],
-        data["p50_ms"], data["recall"],
+        data["p50_ms"], data["recall"], data["cpu_ms"],
     )
 
 
@@ -144,8 +156,9 @@ def measure_scale(vectors: Path, queries: Path, truth: Path, kind: str, workdir:
 
 
 def scale_inputs(opts: Options, workdir: Path, big_build: Path | None, index_dir: Path, count: int) -> tuple[Path, Path, Path, str]:
-    """The vectors file (`count` synthetic vectors made from the big build's real passage vectors, else the
-    seeds'), the queries (the eval questions' vectors plus held-out synthetic ones) and their exact top 10."""
+    """The vectors file (`count` synthetic vectors made from the big build's real passage vectors, else from
+    recombined seed passages embedded here), the queries (the eval questions' vectors plus held-out synthetic
+    ones) and their exact top 10."""
     from numpy.lib.format import open_memmap
 
     from rag.embedding import Embedder
@@ -153,19 +166,35 @@ def scale_inputs(opts: Options, workdir: Path, big_build: Path | None, index_dir
     from rag.store import BuildStore
 
     source = BuildStore(big_build).current() if big_build else None
-    source = source or BuildStore(index_dir).current()
-    base = np.load(source / "passage_vectors.npy")
+    embedder = Embedder()
+    if source is not None:
+        base = np.load(source / "passage_vectors.npy")
+        described = f"{len(base):,} real passage vectors ({source.parent.name})"
+    else:  # the seeds' hundred passages alone would make a few tight clusters: too easy for an index
+        base = embedder.encode(recombined_passages(opts, workdir, index_dir, min(opts.passages, BASE_PASSAGES)))
+        described = f"{len(base):,} recombined seed passages embedded in this run (the build section skipped)"
     vectors_path, queries_path, truth_path = workdir / "scale-vectors.npy", workdir / "scale-queries.npy", workdir / "scale-truth.npy"
     out = open_memmap(vectors_path, mode="w+", dtype=np.float32, shape=(count, base.shape[1]))
     synthetic_vectors(base, count, seed=0, out=out)
     out.flush()
     del out
-    questions = Embedder().encode([q.question for q in load_questions(opts.questions)])
+    questions = embedder.encode([q.question for q in load_questions(opts.questions)])
     held_out = synthetic_vectors(base, max(0, SCALE_QUERIES - len(questions)), seed=1)
     queries = np.vstack([questions, held_out]).astype(np.float32)
     np.save(queries_path, queries)
     np.save(truth_path, exact_top(np.load(vectors_path, mmap_mode="r"), queries, 10))
-    return vectors_path, queries_path, truth_path, f"{len(base):,} real passage vectors ({source.parent.name})"
+    return vectors_path, queries_path, truth_path, described
+
+
+def recombined_passages(opts: Options, workdir: Path, index_dir: Path, count: int) -> list[str]:
+    """The texts of the build section's recombined corpus (same generator, same seed), without the files."""
+    from rag.bench.build import seed_sentences, write_recombined_corpus
+
+    folder = workdir / "scale-base"
+    write_recombined_corpus(seed_sentences(opts.seeds, index_dir), count, folder)
+    texts = [p for f in sorted(folder.glob("*.txt")) for p in f.read_text(encoding="utf-8").split("\n\n")[1:]]
+    shutil.rmtree(folder, ignore_errors=True)
+    return [t.strip() for t in texts if t.strip()]
 
 
 def scale_row(label: str, run: ScaleRun) -> tuple[str, ...]:
@@ -197,11 +226,14 @@ def scale_section(opts: Options, workdir: Path, big_build: Path | None, index_di
             f"Served from disk (`kind=\"ivfpq\"`, chosen by `auto` from {DISK_FROM:,} vectors): IVF-PQ with "
             f"{pq_subquantizers(384)} sub-quantizers x {PQ_BITS} bits ({pq_subquantizers(384)} bytes a vector), "
             f"nprobe {IVF_PROBES}, inverted lists memory-mapped (faiss IO_FLAG_MMAP), the best {RERANK_MIN} "
-            "re-ranked exactly from the float vectors memory-mapped (np.load(mmap_mode=\"r\")). Built in one "
+            "re-ranked exactly from float vectors read with pread (rag.disk_index.RowFile: no page of the vectors "
+            "file is mapped into the process). Built in one "
             "child process, served in another: its memory is the serving process's own. On disk: the index "
             "file plus the vectors file (the build keeps it anyway).",
-            "Resident memory counts the pages of memory-mapped files the process has touched (OS file cache "
-            "warm, as after a few queries); the in-memory kinds hold every vector (1.5 GB per million).",
+            "Resident memory (VmRSS, after the queries) counts the pages of memory-mapped files the process has "
+            "touched: for the disk index, the inverted lists it probed. The vectors file sits in the OS file "
+            "cache (written just before): its reads are page-cache copies, not disk reads. The in-memory kinds "
+            "hold every vector (1.5 GB per million).",
         ),
     )
     target = Target(
@@ -216,7 +248,29 @@ def scale_section(opts: Options, workdir: Path, big_build: Path | None, index_di
             verdict_at_most(disk.rss_mb, TARGET_RSS_MB, "MB"),
         ),
     )
-    return [target], [table], {"scale": dict(runs)}
+    serving, extra = serving_runs(opts, workdir, vectors, queries, big_build, index_dir)
+    return [target], [table, *serving], {"scale": dict(runs)} | extra
+
+
+def serving_runs(opts: Options, workdir: Path, vectors: Path, queries: Path, big_build: Path | None, index_dir: Path):
+    """milvus-lite and FAISS IVF over the first rows of the same vectors, and BM25 tiled, at each serving size."""
+    from rag.bench.serving import measure_lexical, measure_milvus, serving_tables
+    from rag.store import BuildStore
+
+    sizes = sorted({min(size, opts.vectors) for size in opts.serving_sizes})
+    all_queries = np.load(queries)
+    ivf, milvus, lexical = [], [], []
+    lexical_source = (BuildStore(big_build).current() if big_build else None) or BuildStore(index_dir).current()
+    for size in sizes:
+        truth = workdir / f"scale-truth-{size}.npy"
+        np.save(truth, exact_top(np.load(vectors, mmap_mode="r")[:size], all_queries, 10))
+        log(f"scale: {size:,} vectors, FAISS IVF and milvus-lite")
+        ivf.append(measure_scale(vectors, queries, truth, "ivf", workdir, rows=size))
+        milvus.append(measure_milvus(vectors, queries, truth, size, workdir))
+        log(f"scale: BM25 tiled to {size:,} passages")
+        lexical.append(measure_lexical(lexical_source, size, opts.questions, workdir))
+    source_name = f"{len(np.load(lexical_source / 'bm25' / 'lengths.npy')):,} passages ({lexical_source.parent.name})"
+    return serving_tables(ivf, milvus, lexical, source_name), {"serving": {"ivf": ivf, "milvus": milvus, "lexical": lexical}}
 
 
 def combine(*verdicts: str) -> str:
