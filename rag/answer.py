@@ -29,6 +29,7 @@ from rag.types import Answer, Citation, Hit, Span
 MAX_WORDS = 120
 MAX_SENTENCES = 3
 SAME_FACT_COSINE = 0.88  # two sentences this close state the same fact: one sentence, both citations
+SAME_FACT_OVERLAP = 0.6  # ... as do two stretches sharing this share of their words (Jaccard)
 REDUNDANT_COSINE = 0.75  # a further sentence this close to a chosen one adds nothing
 TYPED_LEAD_SHARE = 0.25  # see lead_with_asked_type
 ABSTENTION_TEXT = "I could not find an answer to that in the articles."
@@ -114,16 +115,28 @@ def lead_with_asked_type(scored: Sequence[Scored], terms: QuestionTerms) -> list
 # ---------------------------------------------------------------- selection
 
 
+def rows_closeness(rows_a: Sequence[int], rows_b: Sequence[int], index: CorpusIndex) -> float:
+    """The highest cosine between a sentence of one set of index rows and a sentence of the other."""
+    return float(np.max(index.sentence_vectors[list(rows_a)] @ index.sentence_vectors[list(rows_b)].T))
+
+
 def closeness(a: Candidate, b: Candidate, index: CorpusIndex) -> float:
-    """The highest cosine between a sentence of one candidate and a sentence of the other."""
-    return float(np.max(index.sentence_vectors[list(a.rows)] @ index.sentence_vectors[list(b.rows)].T))
+    return rows_closeness(a.rows, b.rows, index)
+
+
+def states_same_fact(
+    rows_a: Sequence[int], rows_b: Sequence[int], words_a: Collection[str], words_b: Collection[str], index: CorpusIndex
+) -> bool:
+    """Two stretches state the same fact: a sentence of one is this close to a sentence of the other (by their
+    index rows), or their words mostly coincide. Both composers merge such stretches into one citation."""
+    if rows_a and rows_b and rows_closeness(rows_a, rows_b, index) >= SAME_FACT_COSINE:
+        return True
+    ta, tb = set(words_a), set(words_b)
+    return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= SAME_FACT_OVERLAP
 
 
 def same_fact(a: Candidate, b: Candidate, index: CorpusIndex) -> bool:
-    if closeness(a, b, index) >= SAME_FACT_COSINE:
-        return True
-    ta, tb = set(a.tokens), set(b.tokens)
-    return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= 0.6
+    return states_same_fact(a.rows, b.rows, a.tokens, b.tokens, index)
 
 
 def overlaps(a: Candidate, b: Candidate) -> bool:

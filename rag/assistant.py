@@ -27,7 +27,7 @@ from rag.readers import MAX_FILE_BYTES, PARSE_SECONDS, detect_format
 from rag.retrieval import MODES, Retriever, expand_acronyms
 from rag.reader import Reader
 from rag.scoring import Scorer
-from rag.store import DISK_KINDS, BuildStore, IndexError_
+from rag.store import BuildStore, IndexError_
 from rag.types import Added, Answer, Article, Hit
 from rag.uploads import UploadStore, content_digest, read_upload, upload_doc_id
 
@@ -220,7 +220,7 @@ class Assistant:
             same = index.articles.get(doc_id) or next((a for a in index.articles.values() if a.text == article.text), None)
             if same is not None:
                 return Added(same, False)
-            if index.dense.kind in DISK_KINDS:
+            if not index.dense.extendable:
                 return self._add_by_building(data, filename, article)
             started = time.time()
             punkt = self._punkt(build)
@@ -253,8 +253,7 @@ class Assistant:
 
     def _add_by_building(self, data: bytes, filename: str, article: Article) -> Added:
         """Keep the file and build the index in full (vectors already made are reused), under the write lock:
-        for a first article, and for an index served from disk, whose memory-mapped lists cannot be copied
-        and extended in memory."""
+        for a first article, and for an index that cannot be copied and extended (`VectorIndex.extendable`)."""
         had_folder = self.uploads.folder.is_dir()
         entry = self.uploads.save(data, filename, detect_format(data))
         try:
@@ -284,7 +283,7 @@ class Assistant:
             started = time.time()
             if all(p.doc_id == doc_id for p in index.passages):
                 raise LastArticle("This is the only article left; add another before removing it.")
-            if index.dense.kind in DISK_KINDS:  # its memory-mapped lists cannot be copied and renumbered
+            if not index.dense.extendable:
                 self._remove_by_building(entry)
                 log.info("removed %s in %.2f s (full build)", doc_id, time.time() - started)
                 return
@@ -310,8 +309,8 @@ class Assistant:
         log.info("removed %s in %.2f s", doc_id, time.time() - started)
 
     def _remove_by_building(self, entry) -> None:
-        """Remove an upload from an index served from disk: set its file aside, build in full, then let it go
-        (or put it back if the build fails)."""
+        """Remove an upload from an index that cannot be copied (`VectorIndex.extendable`): set its file aside,
+        build in full, then let it go (or put it back if the build fails)."""
         aside = self.uploads.set_aside(entry) if entry is not None else None
         try:
             build = build_index(

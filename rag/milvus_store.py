@@ -106,6 +106,7 @@ class MilvusVectorIndex:
     does not know (added since) and simply misses removed ones."""
 
     kind = "milvus"
+    extendable = True  # add and remove change the collection in place
 
     def __init__(self, uri: str, collection: str, keys: np.ndarray, dimension: int, index_kind: str):
         self.uri, self.collection, self.dimension, self.index_kind = uri, collection, dimension, index_kind

@@ -14,9 +14,9 @@ from rag.answer import (  # citations, abstentions and limits as the feature sco
     EMPTY_QUESTION_TEXT,
     MAX_SENTENCES,
     MAX_WORDS,
-    SAME_FACT_COSINE,
     abstention,
     build_citations,
+    states_same_fact,
 )
 from rag.features import stripped
 from rag.indexer import CorpusIndex
@@ -110,12 +110,7 @@ def quote_for(hit: Hit, span: SpanReading, index: CorpusIndex) -> Quote:
 
 
 def same_fact(a: Quote, b: Quote, index: CorpusIndex) -> bool:
-    if a.sentence_rows and b.sentence_rows:
-        vectors = index.sentence_vectors
-        if float(np.max(vectors[list(a.sentence_rows)] @ vectors[list(b.sentence_rows)].T)) >= SAME_FACT_COSINE:
-            return True
-    ta, tb = set(a.text.lower().split()), set(b.text.lower().split())
-    return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= 0.6
+    return states_same_fact(a.sentence_rows, b.sentence_rows, a.text.lower().split(), b.text.lower().split(), index)
 
 
 def overlaps(a: Quote, b: Quote) -> bool:

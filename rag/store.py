@@ -201,6 +201,12 @@ class VectorIndex:
     # Updates for rag.incremental: each returns a new index and leaves this one as it is, so searches
     # running on it meanwhile stay valid. An IVF index keeps its trained lists (no k-means again).
 
+    @property
+    def extendable(self) -> bool:
+        """Whether `extended` and `without_rows` can copy this index: not one served from disk, whose
+        memory-mapped inverted lists faiss cannot clone (a full build replaces it instead)."""
+        return self.kind not in DISK_KINDS
+
     def extended(self, vectors: np.ndarray, passages: Sequence[Passage] = ()) -> "VectorIndex":
         """A copy with `vectors` appended as rows len(self), len(self) + 1, … (`passages` are for stores that
         keep a payload, as Milvus does; FAISS keeps vectors only)."""

@@ -15,7 +15,18 @@ from pathlib import Path
 import numpy as np
 
 from rag.bench.build import BUILD_TIMEOUT_S, measure_build, seed_sentences, write_recombined_corpus
-from rag.bench.common import SECTIONS, BuildRun, Options, Report, Table, Target, child_env, log, run_measured, timed_embedder
+from rag.bench.common import (
+    BuildRun,
+    Options,
+    Report,
+    SECTIONS,
+    Table,
+    Target,
+    child_env,
+    log,
+    timed_embedder,
+    worker_json,
+)
 from rag.bench.report import machine_lines, table_lines, target_lines
 
 REPORT_START, REPORT_END = "<!-- bench-add:start -->", "<!-- bench-add:end -->"
@@ -156,7 +167,7 @@ def add_section(opts: Options, workdir: Path, index_dir: Path, reuse: dict) -> t
         write_recombined_corpus(sentences, opts.passages, corpus)
         log(f"add: base index of {opts.passages:,} recombined passages, stand-in vectors")
         cmd = [sys.executable, "-m", "rag.bench", "add-base-worker", str(corpus), str(base), str(uploads)]
-        made = json.loads(run_measured(cmd, child_env(), BUILD_TIMEOUT_S)[1].strip().splitlines()[-1])
+        made = worker_json(cmd, BUILD_TIMEOUT_S)
         base_note = (
             f"{made['passages']:,} recombined passages built with stand-in vectors (rag.bench.add.standin_embedder: "
             "the model's half hour skipped; every other stage real)"
@@ -169,7 +180,7 @@ def add_section(opts: Options, workdir: Path, index_dir: Path, reuse: dict) -> t
     log(f"add: adding {len(list(articles.iterdir()))} articles one at a time, removing one, rebuilding")
     cmd = [sys.executable, "-m", "rag.bench", "add-worker", str(corpus), str(base), str(uploads), str(articles)]
     # the worker makes sentence vectors as the base did: in any other mode its index would be stale
-    data = json.loads(run_measured(cmd, child_env(RAG_SENTENCE_VECTORS=mode), BUILD_TIMEOUT_S)[1].strip().splitlines()[-1])
+    data = worker_json(cmd, BUILD_TIMEOUT_S, child_env(RAG_SENTENCE_VECTORS=mode))
     if built_run is None:
         sample = min(opts.passages, BASELINE_PASSAGES)
         sample_corpus = workdir / "add-sample"

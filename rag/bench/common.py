@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
@@ -105,6 +106,12 @@ class ScaleRun:
     p50_ms: float
     recall: float
     cpu_ms: float = 0.0  # CPU time per query, every thread of the process (milvus-lite serves in-process)
+
+    @classmethod
+    def from_worker(cls, data: dict, disk_bytes: int) -> "ScaleRun":
+        """A run from the JSON a serving child printed, and the bytes its index (and vectors) take on disk."""
+        return cls(data["kind"], data["vectors"], data["build_seconds"], disk_bytes / 2**20, data["rss_mb"],
+                   data["peak_rss_mb"], data["p50_ms"], data["recall"], data["cpu_ms"])
 
 
 @dataclass(frozen=True)
@@ -210,6 +217,16 @@ def run_measured(cmd: Sequence[str], env: dict[str, str], timeout: float) -> tup
     if done.returncode != 0:
         raise BenchError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr[-2000:]}")
     return time.perf_counter() - started, done.stdout
+
+
+def worker_json(cmd: Sequence[str], timeout: float, env: dict[str, str] | None = None) -> dict:
+    """Run a bench child (`run_measured`) and read the JSON object it prints as its last line."""
+    return json.loads(run_measured(cmd, env or child_env(), timeout)[1].strip().splitlines()[-1])
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of every file under `folder`."""
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
 
 
 def resident_mb() -> float:

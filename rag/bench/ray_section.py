@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.bench.build import build_row, measure_build, seed_sentences, write_recombined_corpus
-from rag.bench.common import Options, Table, Target, child_env, log, run_measured
+from rag.bench.common import Options, Table, Target, log, worker_json
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def compare_worker(plain_dir: str, ray_dir: str, questions_path: str) -> None:
 
 def compare(plain: Path, ray: Path, questions: Path) -> Agreement:
     cmd = [sys.executable, "-m", "rag.bench", "compare-worker", str(plain), str(ray), str(questions)]
-    data = json.loads(run_measured(cmd, child_env(), 3600)[1].strip().splitlines()[-1])
+    data = worker_json(cmd, 3600)
     return Agreement(data["same_passages"], data["difference"], data["questions"], data["same"])
 
 

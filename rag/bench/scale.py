@@ -14,21 +14,20 @@ from typing import Sequence
 import numpy as np
 
 from rag.bench.common import (
-    TARGET_ANN_P50_MS,
-    TARGET_RECALL,
     Options,
     ScaleRun,
     Table,
     Target,
-    child_env,
+    TARGET_ANN_P50_MS,
+    TARGET_RECALL,
     log,
     ms,
     peak_rss_mb,
     resident_mb,
-    run_measured,
     timed,
     verdict_at_least,
     verdict_at_most,
+    worker_json,
 )
 
 SCALE_QUERIES = 200
@@ -130,7 +129,7 @@ def scale_worker(vectors_path: str, queries_path: str, truth_path: str, kind: st
 
 def run_worker(*args: str) -> dict:
     cmd = [sys.executable, "-m", "rag.bench", "scale-worker", *args]
-    return json.loads(run_measured(cmd, child_env(), SCALE_TIMEOUT_S)[1].strip().splitlines()[-1])
+    return worker_json(cmd, SCALE_TIMEOUT_S)
 
 
 def measure_scale(vectors: Path, queries: Path, truth: Path, kind: str, workdir: Path, rows: int = 0) -> ScaleRun:
@@ -146,10 +145,7 @@ def measure_scale(vectors: Path, queries: Path, truth: Path, kind: str, workdir:
         data = run_worker(*args, "both", "--rows", str(rows))
         disk = index_path.stat().st_size
     index_path.unlink(missing_ok=True)
-    return ScaleRun(
-        data["kind"], data["vectors"], data["build_seconds"], disk / 2**20, data["rss_mb"], data["peak_rss_mb"],
-        data["p50_ms"], data["recall"], data["cpu_ms"],
-    )
+    return ScaleRun.from_worker(data, disk)
 
 
 # ---------------------------------------------------------------- the section

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.bench.common import BuildRun, ScaleRun, child_env, log, ms, resident_mb, run_measured
+from rag.bench.common import BuildRun, ScaleRun, log, ms, resident_mb, worker_json
 
 SCALING_START, SCALING_END = "<!-- scaling:start -->", "<!-- scaling:end -->"
 TARGET_PARAGRAPHS = 20_000_000
@@ -61,7 +61,7 @@ def load_worker(index_dir: str, questions_path: str) -> None:
 
 def measure_loaded(index_dir: Path, questions: Path) -> LoadedBuild:
     cmd = [sys.executable, "-m", "rag.bench", "load-worker", str(index_dir), str(questions)]
-    data = json.loads(run_measured(cmd, child_env(), 3600)[1].strip().splitlines()[-1])
+    data = worker_json(cmd, 3600)
     return LoadedBuild(data["passages"], data["sentences"], data["rss_mb"], data["vector_mb"], data["bm25_p50_ms"], data["files_mb"])
 
 

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.bench.common import ScaleRun, Table, child_env, log, ms, peak_rss_mb, resident_mb, run_measured, timed
+from rag.bench.common import ScaleRun, Table, folder_bytes, ms, peak_rss_mb, resident_mb, timed, worker_json
 
 SERVING_START, SERVING_END = "<!-- serving:start -->", "<!-- serving:end -->"
 PLAN_SIZES = (20_000_000, 200_000_000)
@@ -96,10 +96,9 @@ def measure_milvus(vectors: Path, queries: Path, truth: Path, rows: int, workdir
     folder.mkdir(parents=True, exist_ok=True)
     uri = folder / "milvus.db"
     cmd = [sys.executable, "-m", "rag.bench", "milvus-worker", str(vectors), str(queries), str(truth), str(uri), str(rows)]
-    data = json.loads(run_measured(cmd, child_env(), TIMEOUT_S)[1].strip().splitlines()[-1])
-    disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    return ScaleRun(data["kind"], rows, data["build_seconds"], disk / 2**20, data["rss_mb"], data["peak_rss_mb"],
-                    data["p50_ms"], data["recall"], data["cpu_ms"])
+    data = worker_json(cmd, TIMEOUT_S)
+    disk = folder_bytes(folder)
+    return ScaleRun.from_worker(data, disk)
 
 
 # ---------------------------------------------------------------- BM25 at scale
@@ -156,8 +155,8 @@ def measure_lexical(source: Path, rows: int, questions: Path, workdir: Path) -> 
     tiled(passages, copies).save(folder / "bm25")
     tiled(LexicalIndex.load(source / "bm25_sentences"), copies).save(folder / "bm25_sentences")
     cmd = [sys.executable, "-m", "rag.bench", "lexical-worker", str(folder), str(questions)]
-    data = json.loads(run_measured(cmd, child_env(), TIMEOUT_S)[1].strip().splitlines()[-1])
-    disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
+    data = worker_json(cmd, TIMEOUT_S)
+    disk = folder_bytes(folder) / 2**20
     return LexicalRun(data["rows"], data["sentences"], disk, data["rss_mb"], data["p50_ms"], data["cpu_ms"])
 
 
