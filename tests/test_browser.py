@@ -186,6 +186,15 @@ def open_options(page: Page) -> None:
     page.locator("#rag-date-to [data-bound] input").wait_for()
 
 
+def set_passages(page: Page, value: str) -> None:
+    """Type into "Passages to consider" and leave the field, as a person does before asking; the field must
+    then hold what was typed (a late redraw of the options would put the old value back)."""
+    field = page.locator("#rag-top-k input")
+    field.fill(value)
+    field.press("Tab")
+    page.wait_for_function("([sel, v]) => document.querySelector(sel).value === v", arg=["#rag-top-k input", value])
+
+
 def in_view(page: Page, locator) -> bool:
     return locator.evaluate("e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }")
 
@@ -251,7 +260,7 @@ def test_a_filter_that_excludes_the_answer_abstains_naming_the_filter(page):
 
 def test_passages_out_of_range_are_clamped_with_a_visible_note(page):
     open_options(page)
-    page.locator("#rag-top-k input").fill("25")
+    set_passages(page, "25")
     turn = ask(page, SEAFOOD)
     assert "\u201cPassages to consider\u201d goes from 1 to 10: 25 was read as 10." in turn.locator(".rag-note").inner_text()
     assert page.locator("#rag-top-k input").input_value() == "10"
@@ -264,7 +273,7 @@ def test_passages_to_consider_1_cites_only_the_first_passage(page, web_url):
     question = SEAFOOD
     first = httpx.post(f"{web_url}/api/ask", json={"question": question, "top_k": 1}, timeout=60).json()["passages"][0]
     open_options(page)
-    page.locator("#rag-top-k input").fill("1")
+    set_passages(page, "1")
     turn = ask(page, question)
     hrefs = [a.get_attribute("href") for a in turn.locator("a.rag-cite").all()]
     assert hrefs and all(h.split("?")[0] + "#" + h.rsplit("#")[1] == first["url"] for h in hrefs)
