@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from rag import Assistant
-    from rag.ingest import CorpusError
+    from rag.ingest.articles import CorpusError
     from rag.web import create_app
 
     assistant = Assistant(seeds_dir=args.seeds, index_dir=args.index, uploads_dir=args.uploads, vector_store=args.store)

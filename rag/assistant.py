@@ -15,21 +15,28 @@ from typing import Collection, Iterator, Sequence
 
 import numpy as np
 
-from rag.answer import compose_answer
-from rag.reader_answer import compose_answer as compose_with_reader
-from rag.embedding import Embedder
+from rag.answer.compose import compose_answer
+from rag.answer.question import clean_question
+from rag.answer.reader import Reader
+from rag.answer.reader_compose import compose_answer as compose_with_reader
+from rag.answer.retrieval import MODES, Retriever, expand_acronyms
+from rag.answer.scoring import Scorer
 from rag.errors import FileTooLarge, LastArticle, SeedArticle, UnknownArticle
-from rag.incremental import PUNKT_FILE, add_articles, remove_articles, stamped, write_index
-from rag.indexer import CorpusIndex, build_index, corpus_fingerprint, load_index, resolve_vector_store
-from rag.ingest import CorpusError
-from rag.question import clean_question
-from rag.readers import MAX_FILE_BYTES, PARSE_SECONDS, detect_format
-from rag.retrieval import MODES, Retriever, expand_acronyms
-from rag.reader import Reader
-from rag.scoring import Scorer
-from rag.store import BuildStore, IndexError_
+from rag.index.build import build_index, corpus_fingerprint
+from rag.index.builds import BuildStore, IndexError_
+from rag.index.corpus_index import CorpusIndex, load_index, resolve_vector_store
+from rag.index.embedder import Embedder
+from rag.index.incremental import (
+    PUNKT_FILE,
+    add_articles,
+    remove_articles,
+    stamped,
+    write_index,
+)
+from rag.ingest.articles import CorpusError
+from rag.ingest.readers import MAX_FILE_BYTES, PARSE_SECONDS, detect_format
+from rag.ingest.uploads import UploadStore, content_digest, read_upload, upload_doc_id
 from rag.types import Added, Answer, Article, Hit
-from rag.uploads import UploadStore, content_digest, read_upload, upload_doc_id
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +77,7 @@ class Assistant:
         self.mode = mode
         self.scorer = scorer  # None: the fitted parameters shipped in the package (rag/models/)
         self.min_confidence = min_confidence  # None: the scorer's (or the reader's) operating point
-        self.reader = reader  # opt-in: answers by the trained reader (rag.reader_answer) instead of the scorer
+        self.reader = reader  # opt-in: answers by the trained reader (rag.answer.reader_compose) instead of the scorer
         self.vector_store = resolve_vector_store(vector_store)  # "faiss" unless asked ($RAG_STORE, --store)
         self._index: CorpusIndex | None = None
         self._build: Path | None = None  # the published build `_index` was loaded from or written as
@@ -144,7 +151,7 @@ class Assistant:
 
     def rebuild(self, progress: bool = False, ray_address: str | None = None) -> CorpusIndex:
         """Build the index again (re-embedding only new or changed text; on Ray when given an address, see
-        rag.ray_build) and swap it in for new queries."""
+        rag.index.ray_build) and swap it in for new queries."""
         with self._writing():
             build = build_index(
                 self.seeds_dir, self.store, self.embedder, progress=progress, uploads=self.uploads,
@@ -326,7 +333,7 @@ class Assistant:
 
     @staticmethod
     def _punkt(build: Path) -> dict:
-        from rag.sentences import load_parameters
+        from rag.ingest.sentences import load_parameters
 
         try:
             return load_parameters(build / PUNKT_FILE)

@@ -49,7 +49,9 @@ def command_index(args) -> int:
         os.environ["RAG_SENTENCE_VECTORS"] = args.sentence_vectors
     if args.dense_index:
         os.environ["RAG_DENSE_INDEX"] = args.dense_index
-    from rag.ray_build import ray_address as resolve_ray_address  # imports no ray itself
+    from rag.index.ray_build import (
+        ray_address as resolve_ray_address,  # imports no ray itself
+    )
 
     ray_address = resolve_ray_address(args.ray)
     assistant = make_assistant(args)
@@ -106,7 +108,7 @@ def read_file(name: str) -> bytes:
     from pathlib import Path
 
     from rag.errors import FileTooLarge
-    from rag.readers import MAX_FILE_BYTES
+    from rag.ingest.readers import MAX_FILE_BYTES
 
     path = Path(name)
     if path.is_dir():
@@ -141,13 +143,14 @@ def command_articles(args) -> int:
 
 
 def command_eval(args) -> int:
-    from rag.evaluation import DEFAULT_QUESTIONS, evaluate_dev_set, format_report
-    from rag.scoring import load_scorer
+    from rag.answer.scoring import load_scorer
+    from rag.evaluate.evaluation import DEFAULT_QUESTIONS, format_report
+    from rag.evaluate.held_out import evaluate_dev_set
 
     scorer = load_scorer(args.scorer) if args.scorer else None
     reader = reader_of(args.reader)
     if args.squad:
-        from rag.squad import evaluate_squad_file
+        from rag.evaluate.held_out import evaluate_squad_file
 
         plot = Path(args.calibration) if args.calibration else None
         print(evaluate_squad_file(Path(args.squad), model=args.model, calibration_plot=plot, scorer=scorer,
@@ -162,14 +165,14 @@ def reader_of(option: str | None):
     """`--reader shipped` (rag/models/reader/) or a reader folder; None without the option."""
     if not option:
         return None
-    from rag.reader import Reader
+    from rag.answer.reader import Reader
 
     return Reader(None if option == "shipped" else option)
 
 
 def command_train_reader(args) -> int:
-    from rag.reader import MODEL_DIR
-    from rag.reader_fit import DATA, train_reader
+    from rag.answer.reader import MODEL_DIR
+    from rag.train.reader_fit import DATA, train_reader
 
     output = Path(args.output) if args.output else MODEL_DIR
     manifest = train_reader(output, Path(args.data) if args.data else DATA, epochs=args.epochs,
@@ -181,12 +184,12 @@ def command_train_reader(args) -> int:
 
 
 def command_fit(args) -> int:
+    from rag.answer.scoring import PARAMETERS_FILE
     from rag.assistant import resolve_dir
-    from rag.embedding import Embedder
-    from rag.evaluation import DEFAULT_QUESTIONS
-    from rag.fitting import fit_from_files, write_scorer
-    from rag.scoring import PARAMETERS_FILE
-    from rag.squad import DEFAULT_SQUAD
+    from rag.evaluate.evaluation import DEFAULT_QUESTIONS
+    from rag.evaluate.squad import DEFAULT_SQUAD
+    from rag.index.embedder import Embedder
+    from rag.train.fitting import fit_from_files, write_scorer
 
     questions = Path(args.questions or DEFAULT_QUESTIONS)
     squad = [Path(p) for p in (args.squad or [DEFAULT_SQUAD])]
@@ -206,7 +209,7 @@ def command_bench(args) -> int:
 
     from rag import bench
     from rag.assistant import resolve_dir
-    from rag.evaluation import DEFAULT_QUESTIONS
+    from rag.evaluate.evaluation import DEFAULT_QUESTIONS
 
     skip = frozenset(s.strip() for s in (args.skip or "").split(",") if s.strip())
     if skip - set(bench.SECTIONS):
@@ -370,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except Exception as err:  # a clear message, not a traceback, for anything a user can cause
-        from rag.ingest import CorpusError
+        from rag.ingest.articles import CorpusError
 
         if isinstance(err, (CorpusError, ValueError, OSError)):
             print(f"error: {err}", file=sys.stderr)

@@ -38,7 +38,7 @@ class Article:
     url: str = ""
     source_name: str = ""
     footnotes: tuple[str, ...] = ()
-    origin: str = "seed"  # "seed": from the articles folder; "upload": added by a user (see rag.uploads)
+    origin: str = "seed"  # "seed": from the articles folder; "upload": added by a user (see rag.ingest.uploads)
 
     def paragraph_text(self, paragraph: Paragraph) -> str:
         return self.text[paragraph.start : paragraph.end]

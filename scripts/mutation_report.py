@@ -5,7 +5,7 @@
     python scripts/mutation_report.py --stages answer --sample 20
     python scripts/mutation_report.py --report-only        # the table from the last run's results
 
-The stages are those of issue 13; "ingest" is rag/ingest.py with its cleaning rules (cleaning.py, furniture.py).
+The stages are those of issue 13; "ingest" is rag/ingest/articles.py with its cleaning rules (cleaning.py, furniture.py).
 mutmut (config in pyproject.toml) runs, for each mutant, the fast tests that call the mutated function. The
 sample is drawn with `random.Random(seed)` from the sorted mutant names mutmut generates for the stage, so the
 same source and seed give the same sample. A mutant with no covering test counts as survived. The interval is
@@ -24,10 +24,10 @@ import sys
 from pathlib import Path
 
 STAGES = {
-    "answer": ("rag/answer.py",),
-    "retrieval": ("rag/retrieval.py",),
-    "indexer": ("rag/indexer.py",),
-    "ingest": ("rag/ingest.py", "rag/cleaning.py", "rag/furniture.py"),
+    "answer": ("rag/answer/compose.py",),
+    "retrieval": ("rag/answer/retrieval.py",),
+    "indexer": ("rag/index/build.py",),
+    "ingest": ("rag/ingest/articles.py", "rag/ingest/cleaning.py", "rag/ingest/furniture.py"),
 }
 KILLED = {1, 3, 36, 24, -24, 152, 255}  # failed tests, pytest internal error, timeouts (mutmut's exit codes)
 TIMEOUTS = {36, 24, -24, 152, 255}  # listed apart: on a busy machine a slow test can time out, not only a loop

@@ -12,10 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.calibration import calibration_error, separation_auc  # noqa: E402
-from rag.reader import Reader, choose_span  # noqa: E402
-from rag.reader_fit import DATA, VALIDATION_FILE, sentence_hit  # noqa: E402
-from rag.squad import f1_score, holds_answer, load_squad  # noqa: E402
+from rag.evaluate.calibration import calibration_error, separation_auc  # noqa: E402
+from rag.answer.reader import Reader, choose_span  # noqa: E402
+from rag.train.reader_fit import DATA, VALIDATION_FILE, sentence_hit  # noqa: E402
+from rag.evaluate.squad import f1_score, holds_answer, load_squad  # noqa: E402
 
 
 def gold_paragraph(reader: Reader) -> tuple[float, float]:

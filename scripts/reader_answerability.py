@@ -11,8 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.calibration import separation_auc  # noqa: E402
-from rag.reader import Reader  # noqa: E402
+from rag.evaluate.calibration import separation_auc  # noqa: E402
+from rag.answer.reader import Reader  # noqa: E402
 
 SAMPLE = 300
 SEED = 1

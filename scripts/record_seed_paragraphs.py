@@ -10,7 +10,7 @@ from pathlib import Path
 
 repo = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent).resolve()
 sys.path.insert(0, str(repo))
-from rag.ingest import load_articles  # noqa: E402
+from rag.ingest.articles import load_articles  # noqa: E402
 
 record = {}
 for article in load_articles(repo / "seeds"):

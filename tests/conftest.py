@@ -68,7 +68,7 @@ def examples(default: int) -> int:
 
 
 def load_dev_set():
-    from rag.evaluation import load_questions
+    from rag.evaluate.evaluation import load_questions
 
     return load_questions(DEV_SET)  # in the repository: missing, it is a collection error, not a skip
 
@@ -94,7 +94,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from rag.embedding import Embedder
+    from rag.index.embedder import Embedder
 
     model = Embedder()
     model.warm_up()

@@ -11,9 +11,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from rag.indexer import CorpusIndex, metadata_text, mine_acronyms
-from rag.lexical import LexicalIndex
-from rag.store import VectorIndex, lexical_tokens
+from rag.index.corpus_index import CorpusIndex
+from rag.index.recipe import metadata_text, mine_acronyms
+from rag.index.lexical import LexicalIndex
+from rag.index.vectors import VectorIndex
+from rag.index.tokens import lexical_tokens
 from rag.types import Article, Paragraph, Passage, Span
 
 BAG_DIMENSION = 512

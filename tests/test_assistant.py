@@ -6,8 +6,8 @@ import threading
 import pytest
 
 from rag import Assistant
-from rag.answer import grounding_problems
-from rag.question import MAX_QUESTION_CHARS, clean_question
+from rag.answer.compose import grounding_problems
+from rag.answer.question import MAX_QUESTION_CHARS, clean_question
 from rag.payload import answer_to_dict
 
 from conftest import PARAGRAPHS, REPO, write_article
@@ -77,7 +77,7 @@ def test_no_path_of_the_build_machine_reaches_users(seed_assistant, tmp_path):
     assert str(REPO) not in payload and "/tmp" not in payload and "/root" not in payload
     for article in seed_assistant.articles.values():
         assert "/" not in article.source_name
-    from rag.ingest import CorpusError, load_articles
+    from rag.ingest.articles import CorpusError, load_articles
 
     with pytest.raises(CorpusError) as err:
         load_articles(tmp_path / "secret" / "missing")

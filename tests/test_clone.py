@@ -16,8 +16,8 @@ TESTS = REPO / "tests"
 
 
 def test_the_data_the_tests_read_is_in_the_repository():
-    from rag.evaluation import DEFAULT_QUESTIONS
-    from rag.squad import DEFAULT_SQUAD
+    from rag.evaluate.evaluation import DEFAULT_QUESTIONS
+    from rag.evaluate.squad import DEFAULT_SQUAD
 
     for path in (DEFAULT_QUESTIONS, DEFAULT_SQUAD, DEV_SET, FIXTURES, SQUAD):
         assert path.resolve().is_relative_to(REPO), path
@@ -64,14 +64,14 @@ def test_a_clone_with_nothing_beside_it_passes_the_tests_that_read_data(tmp_path
         return subprocess.run([sys.executable, *args], cwd=clone, env=env, capture_output=True, text=True,
                               timeout=240)
 
-    defaults = run("-c", "import rag.evaluation as e, rag.squad as s, rag; "
+    defaults = run("-c", "import rag.evaluate.evaluation as e, rag.evaluate.squad as s, rag; "
                    "print(rag.__file__); print(e.DEFAULT_QUESTIONS.is_file(), s.DEFAULT_SQUAD.is_file())")
     assert defaults.returncode == 0, defaults.stderr
     assert defaults.stdout.split("\n")[:2] == [str(clone / "rag" / "__init__.py"), "True True"]
-    tests = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_readers.py",
-                "tests/test_evaluation.py::test_metric_helpers")
+    tests = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/ingest/test_readers.py",
+                "tests/evaluate/test_evaluation.py::test_metric_helpers")
     assert tests.returncode == 0, tests.stdout[-3000:]
     assert " passed" in tests.stdout and "skipped" not in tests.stdout
-    collected = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "--collect-only", "tests/test_answer.py")
+    collected = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "--collect-only", "tests/answer/test_question.py")
     assert collected.returncode == 0, collected.stdout[-3000:]
     assert "test_every_dev_answer_is_grounded_and_short[" in collected.stdout

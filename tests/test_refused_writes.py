@@ -14,37 +14,16 @@ from rag.errors import MalformedFile, SeedArticle, UnknownArticle
 from rag.web import create_app
 
 from conftest import port_assistant
-from test_uploads import BAD_INPUTS
+from corpus_state import BAD_INPUTS, differences, snapshot
 
 UNKNOWN = "upload-0000000000000000"
 GOOD = b"Harbour news\n\nThe harbour board met on Tuesday and agreed to dredge the northern channel next spring.\n"
 
 
-def tree(folder: Path) -> dict | None:
-    """Every file and folder under `folder`, hidden ones too: relative name -> bytes (None for a folder)."""
-    if not folder.exists():
-        return None
-    return {
-        str(path.relative_to(folder)): None if path.is_dir() else path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-    }
 
 
-def snapshot(assistant) -> tuple:
-    return tree(assistant.store.folder), tree(assistant.uploads_dir)
 
 
-def differences(before: tuple, after: tuple) -> list[str]:
-    changed = []
-    for label, old, new in zip(("index", "uploads"), before, after):
-        if old is None or new is None:
-            if old != new:
-                changed.append(f"{label} folder {'created' if new is not None else 'removed'}")
-            continue
-        changed += [f"{label}/{name} added" for name in sorted(new.keys() - old.keys())]
-        changed += [f"{label}/{name} removed" for name in sorted(old.keys() - new.keys())]
-        changed += [f"{label}/{name} changed" for name in sorted(old.keys() & new.keys()) if old[name] != new[name]]
-    return changed
 
 
 @pytest.fixture(scope="module")
@@ -100,12 +79,12 @@ def test_a_refused_removal_leaves_both_folders_as_they_were(fresh, which, error)
 
 def test_a_parser_crash_leaves_both_folders_as_they_were(fresh, monkeypatch):
     """The extraction worker dies (here: killed by an exception in it) instead of answering."""
-    import rag.readers
+    import rag.ingest.readers
 
     def crash(kind, data, time_limit):
         raise MalformedFile("This PDF could not be read; the file may be damaged.")
 
-    monkeypatch.setattr(rag.readers, "run_worker", crash)
+    monkeypatch.setattr(rag.ingest.readers, "run_worker", crash)
     before = snapshot(fresh)
     with pytest.raises(MalformedFile):
         fresh.add_upload(b"%PDF-1.4\n" + bytes(range(256)), "crash.pdf")

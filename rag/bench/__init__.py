@@ -9,9 +9,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from rag.bench.add import add_section, render_add
 from rag.bench.add import REPORT_END as ADD_END
 from rag.bench.add import REPORT_START as ADD_START
+from rag.bench.add import add_section, render_add
 from rag.bench.build import build_section, write_recombined_corpus
 from rag.bench.cold import cold_section
 from rag.bench.common import (

@@ -14,12 +14,17 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.bench.build import BUILD_TIMEOUT_S, measure_build, seed_sentences, write_recombined_corpus
+from rag.bench.build import (
+    BUILD_TIMEOUT_S,
+    measure_build,
+    seed_sentences,
+    write_recombined_corpus,
+)
 from rag.bench.common import (
+    SECTIONS,
     BuildRun,
     Options,
     Report,
-    SECTIONS,
     Table,
     Target,
     child_env,
@@ -54,11 +59,11 @@ def standin_embedder(cache_dir: str | Path):
     hour the model would take; an update's cost depends on the vectors' number, not their values.
 
     It never loads the model, and `cache_dir` (a folder of its own) is where the build keeps the vectors of
-    the model's words for query expansion (rag.indexer.model_word_vectors): stand-in vectors in the shared
+    the model's words for query expansion (rag.index.artifacts.model_word_vectors): stand-in vectors in the shared
     model cache would be trusted by every later real build, and its query expansion would be noise."""
-    from rag.build_vectors import content_key
-    from rag.embedding import Embedder
-    from rag.late_chunking import ContextVectors
+    from rag.index.build_vectors import content_key
+    from rag.index.embedder import Embedder
+    from rag.index.late_chunking import ContextVectors
 
     class StandInEmbedder(Embedder):
         @property
@@ -96,8 +101,8 @@ def add_worker(corpus: str, index_dir: str, uploads: str, articles: str) -> None
     """In a child process: load the base index, add each article file one at a time (timing the embedding
     apart), remove the last one, then rebuild the whole index with the embedding cache."""
     from rag import Assistant
-    from rag.indexer import model_word_vectors
-    from rag.store import BuildStore
+    from rag.index.artifacts import model_word_vectors
+    from rag.index.builds import BuildStore
 
     embedder = timed_embedder()
     model_word_vectors(embedder)  # the model's word vectors, cached once per model, as on any machine that built before
@@ -134,9 +139,9 @@ def add_worker(corpus: str, index_dir: str, uploads: str, articles: str) -> None
 
 def bm25_rebuild_seconds(index) -> float:
     """What an add would cost BM25 without incremental updates: both indexes made again from the text."""
-    from rag.indexer import passage_lexical_text
-    from rag.lexical import LexicalIndex
-    from rag.store import lexical_tokens
+    from rag.index.lexical import LexicalIndex
+    from rag.index.recipe import passage_lexical_text
+    from rag.index.tokens import lexical_tokens
 
     started = time.perf_counter()
     LexicalIndex([lexical_tokens(passage_lexical_text(index.articles[p.doc_id], p)) for p in index.passages])
@@ -150,7 +155,7 @@ def bm25_rebuild_seconds(index) -> float:
 def add_section(opts: Options, workdir: Path, index_dir: Path, reuse: dict) -> tuple[list[Target], list[Table]]:
     """The base is the plain build of the large corpus when a section of this run made it (copied: the
     add changes it, and later sections read it), else one of our own with stand-in vectors."""
-    from rag.store import POINTER_FILE, BuildStore
+    from rag.index.builds import POINTER_FILE, BuildStore
 
     base, uploads = workdir / "add-index", workdir / "add-uploads"
     corpus, built, built_run = reuse.get("corpus"), reuse.get("late_build"), reuse.get("late_run")
@@ -233,7 +238,7 @@ def add_report(data: dict, base_note: str, mode: str, scratch: tuple[float, str]
             "in one child process.",
             "An add chunks the article with the Punkt parameters stored in the build (not retrained), embeds only "
             "its text, appends to FAISS (an IVF index keeps its trained lists), inserts its postings into both "
-            "BM25 indexes (rag.lexical keeps term frequencies; every score is recomputed by vector arithmetic), "
+            "BM25 indexes (rag.index.lexical keeps term frequencies; every score is recomputed by vector arithmetic), "
             "then writes and publishes a new checksummed build, so most of its time at this size is writing the "
             "build's files, not embedding.",
             f"Without incremental BM25 an add would also make both BM25 indexes again from the text: "

@@ -11,7 +11,17 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from rag.bench.common import BuildRun, Options, Table, Target, child_env, log, peak_rss_mb, run_measured, timed_embedder
+from rag.bench.common import (
+    BuildRun,
+    Options,
+    Table,
+    Target,
+    child_env,
+    log,
+    peak_rss_mb,
+    run_measured,
+    timed_embedder,
+)
 
 PARAGRAPHS_PER_ARTICLE = 50
 TARGET_PASSAGES_PER_S = 150.0
@@ -103,7 +113,7 @@ def build_section(opts: Options, workdir: Path, index_dir: Path) -> tuple[list[T
         f"Recombined corpus: {len(sentences)} seed sentences drawn 2-4 at a time into paragraphs, "
         f"{PARAGRAPHS_PER_ARTICLE} per article ({new.sentences / max(new.passages, 1):.1f} sentences per passage).",
         "Late chunking: each sentence's vector is the mean of its tokens' embeddings from the passage's own "
-        "forward pass (rag.late_chunking); before, each sentence was embedded again on its own "
+        "forward pass (rag.index.late_chunking); before, each sentence was embedded again on its own "
         "(`RAG_SENTENCE_VECTORS=separate`, still selectable).",
     )
     table = Table(

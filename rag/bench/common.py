@@ -170,7 +170,7 @@ def verdict_at_least(value: float, floor: float) -> str:
 def timed_embedder():
     """The default embedder, model loaded (loading is not embedding), adding up the seconds it spends
     encoding and the texts it is given (a late-chunked passage counts once: one forward pass)."""
-    from rag.embedding import Embedder
+    from rag.index.embedder import Embedder
 
     class TimedEmbedder(Embedder):
         seconds = 0.0
@@ -252,7 +252,7 @@ def peak_rss_mb() -> float:
 
 
 def machine_facts() -> tuple[tuple[str, str], ...]:
-    from rag.embedding import cpu_count
+    from rag.index.encoder import cpu_count
 
     cpu = next(
         (line.split(":", 1)[1].strip() for line in read_lines("/proc/cpuinfo") if line.startswith("model name")),

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rag.bench.common import Options, Table, Target, log
-from rag.build_vectors import DEFAULT_SENTENCE_VECTORS
+from rag.index.build_vectors import DEFAULT_SENTENCE_VECTORS
 
 METRICS = (
     ("retrieval recall@5 (hybrid)", lambda r: r["retrieval"]["hybrid"]["recall@5"]),
@@ -44,8 +44,8 @@ def sentence_vectors(mode: str):
 
 def eval_section(opts: Options, workdir: Path, index_dir: Path) -> tuple[list[Target], list[Table]]:
     from rag import Assistant
-    from rag.embedding import Embedder
-    from rag.evaluation import evaluate, load_questions
+    from rag.evaluate.evaluation import evaluate, load_questions
+    from rag.index.embedder import Embedder
 
     questions = load_questions(opts.questions)
     results = {}
@@ -67,7 +67,7 @@ def eval_section(opts: Options, workdir: Path, index_dir: Path) -> tuple[list[Ta
         (
             f"{len(questions)} questions ({opts.questions.name}), {answerable} answerable: one question is "
             f"{one_question:.3f} of a per-question figure. The default makes sentence vectors "
-            f"\"{DEFAULT_SENTENCE_VECTORS}\" (rag.build_vectors); \"embedded alone\" runs the model again on every "
+            f"\"{DEFAULT_SENTENCE_VECTORS}\" (rag.index.build_vectors); \"embedded alone\" runs the model again on every "
             "sentence, \"late-chunked\" pools each from its passage's forward pass. Each variant off the default "
             "gets its own index.",
         ),

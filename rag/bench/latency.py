@@ -7,7 +7,17 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.bench.common import Options, Table, Target, Timing, log, over_rounds, timed, verdict_at_most
+from rag.bench.common import (
+    Options,
+    Table,
+    Target,
+    Timing,
+    log,
+    over_rounds,
+    timed,
+    verdict_at_most,
+)
+
 
 def naive_search(model, flat, question: str) -> None:
     """The naive path: sentence-transformers (torch) encodes, a flat FAISS index searches."""
@@ -17,8 +27,8 @@ def naive_search(model, flat, question: str) -> None:
 
 def ask_round(assistant, questions: Sequence[str]) -> tuple[list[float], list[float], list[float]]:
     """ask() per question, with the query embedding timed inside it and retrieval timed beside it."""
-    from rag.question import clean_question
-    from rag.retrieval import Retriever, expand_acronyms
+    from rag.answer.question import clean_question
+    from rag.answer.retrieval import Retriever, expand_acronyms
 
     embed_times: list[float] = []
     embedder = assistant.embedder
@@ -55,9 +65,9 @@ def latency_section(opts: Options, index_dir: Path) -> tuple[list[Target], list[
     from sentence_transformers import SentenceTransformer
 
     from rag import Assistant
-    from rag.embedding import Embedder
-    from rag.evaluation import load_questions
-    from rag.store import import_faiss
+    from rag.evaluate.evaluation import load_questions
+    from rag.index.embedder import Embedder
+    from rag.index.vectors import import_faiss
 
     questions = [q.question for q in load_questions(opts.questions)]
     assistant = Assistant(seeds_dir=opts.seeds, index_dir=index_dir, embedder=Embedder())
@@ -103,7 +113,7 @@ def latency_section(opts: Options, index_dir: Path) -> tuple[list[Target], list[
             f"{len(questions)} eval questions x {rounds} rounds; p50/p95 per round, median over rounds; "
             "baseline and this code interleaved round by round.",
             "Retrieval is timed on its own right after each ask(); composition is the remainder of ask().",
-            "FAISS runs 1 OpenMP thread for both sides (rag.store.SEARCH_THREADS).",
+            "FAISS runs 1 OpenMP thread for both sides (rag.index.vectors.SEARCH_THREADS).",
         ),
     )
     target = Target(

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.bench.build import build_row, measure_build, seed_sentences, write_recombined_corpus
+from rag.bench.build import (
+    build_row,
+    measure_build,
+    seed_sentences,
+    write_recombined_corpus,
+)
 from rag.bench.common import Options, Table, Target, log, worker_json
 
 
@@ -29,12 +34,12 @@ class Agreement:
 
 def compare_worker(plain_dir: str, ray_dir: str, questions_path: str) -> None:
     """In a child process: load both builds; the same passages, vectors within 1e-5, the same top 10."""
-    from rag.embedding import Embedder
-    from rag.evaluation import load_questions
-    from rag.indexer import load_index
-    from rag.question import clean_question
-    from rag.retrieval import Retriever, expand_acronyms
-    from rag.store import BuildStore
+    from rag.answer.question import clean_question
+    from rag.answer.retrieval import Retriever, expand_acronyms
+    from rag.evaluate.evaluation import load_questions
+    from rag.index.builds import BuildStore
+    from rag.index.corpus_index import load_index
+    from rag.index.embedder import Embedder
 
     plain, ray = (load_index(BuildStore(d).current()) for d in (plain_dir, ray_dir))
     embedder = Embedder()

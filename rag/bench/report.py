@@ -85,7 +85,7 @@ CHOICES = (
     "question faster than 1 (ask() p50 5.0 vs 6.5 ms) at ~15% less throughput under two concurrent askers.",
     "**Late chunking, opt-in.** With `RAG_SENTENCE_VECTORS=late` the build runs the model once per passage: "
     "the graph's second output is the token embeddings, and each sentence's vector is the mean of its tokens' "
-    "(special tokens left out), normalised (Günther et al. 2024, rag.late_chunking); the passage vector is the "
+    "(special tokens left out), normalised (Günther et al. 2024, rag.index.late_chunking); the passage vector is the "
     "graph's pooled output, as before. The default still embeds every sentence again on its own, about twice "
     "the tokens: a late-chunked sentence carries its passage's context, its cosine to a question runs ~0.05 "
     "lower (SQuAD dev, two articles: mean best cosine 0.624 vs 0.676), and the composer's hand-set confidence "
@@ -100,7 +100,7 @@ CHOICES = (
     "with 64); HNSW (M 32, efConstruction 64) took 127 s to build and reached recall 0.976 at efSearch 128 "
     "(0.47 ms). Both meet the target; IVF builds 4x faster and has the recall margin. nprobe 64 rather than 32 "
     "because at 20k-200k vectors 32 probes gave recall 0.946-0.969 only.",
-    "**Served from disk.** From 1,000,000 vectors (`rag.store.DISK_FROM`; `RAG_DENSE_INDEX` or `python -m rag "
+    "**Served from disk.** From 1,000,000 vectors (`rag.index.vectors.DISK_FROM`; `RAG_DENSE_INDEX` or `python -m rag "
     "index --dense-index` overrides) the index is IVF-PQ, 48 bytes a vector, its inverted lists memory-mapped, "
     "and the best 200 of its short list re-ranked exactly from float vectors read with `pread` (a memory map "
     "indexed instead left 2.8 GB resident after 200 queries at 2M vectors: every page touched, and its "

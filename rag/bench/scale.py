@@ -14,12 +14,12 @@ from typing import Sequence
 import numpy as np
 
 from rag.bench.common import (
+    TARGET_ANN_P50_MS,
+    TARGET_RECALL,
     Options,
     ScaleRun,
     Table,
     Target,
-    TARGET_ANN_P50_MS,
-    TARGET_RECALL,
     log,
     ms,
     peak_rss_mb,
@@ -109,7 +109,7 @@ def scale_worker(vectors_path: str, queries_path: str, truth_path: str, kind: st
     file and save it; "serve": load it (IVF-PQ memory-mapped, re-ranked with pread) and search; "both": an
     in-memory index built and searched in one process, the vectors read into memory as it must. `rows`: only
     the file's first rows (0: all)."""
-    from rag.store import VectorIndex
+    from rag.index.vectors import VectorIndex
 
     build_seconds = 0.0
     if step in ("build", "both"):
@@ -157,9 +157,9 @@ def scale_inputs(opts: Options, workdir: Path, big_build: Path | None, index_dir
     ones) and their exact top 10."""
     from numpy.lib.format import open_memmap
 
-    from rag.embedding import Embedder
-    from rag.evaluation import load_questions
-    from rag.store import BuildStore
+    from rag.evaluate.evaluation import load_questions
+    from rag.index.builds import BuildStore
+    from rag.index.embedder import Embedder
 
     source = BuildStore(big_build).current() if big_build else None
     embedder = Embedder()
@@ -201,8 +201,8 @@ def scale_row(label: str, run: ScaleRun) -> tuple[str, ...]:
 
 
 def scale_section(opts: Options, workdir: Path, big_build: Path | None, index_dir: Path) -> tuple[list[Target], list[Table], dict]:
-    from rag.disk_index import PQ_BITS, RERANK_MIN, pq_subquantizers
-    from rag.store import DISK_FROM, IVF_PROBES
+    from rag.index.disk_index import PQ_BITS, RERANK_MIN, pq_subquantizers
+    from rag.index.vectors import DISK_FROM, IVF_PROBES
 
     log(f"scale: writing {opts.vectors:,} synthetic vectors and the exact top 10 of {SCALE_QUERIES} queries")
     vectors, queries, truth, source = scale_inputs(opts, workdir, big_build, index_dir, opts.vectors)
@@ -222,7 +222,7 @@ def scale_section(opts: Options, workdir: Path, big_build: Path | None, index_di
             f"Served from disk (`kind=\"ivfpq\"`, chosen by `auto` from {DISK_FROM:,} vectors): IVF-PQ with "
             f"{pq_subquantizers(384)} sub-quantizers x {PQ_BITS} bits ({pq_subquantizers(384)} bytes a vector), "
             f"nprobe {IVF_PROBES}, inverted lists memory-mapped (faiss IO_FLAG_MMAP), the best {RERANK_MIN} "
-            "re-ranked exactly from float vectors read with pread (rag.disk_index.RowFile: no page of the vectors "
+            "re-ranked exactly from float vectors read with pread (rag.index.disk_index.RowFile: no page of the vectors "
             "file is mapped into the process). Built in one "
             "child process, served in another: its memory is the serving process's own. On disk: the index "
             "file plus the vectors file (the build keeps it anyway).",
@@ -251,7 +251,7 @@ def scale_section(opts: Options, workdir: Path, big_build: Path | None, index_di
 def serving_runs(opts: Options, workdir: Path, vectors: Path, queries: Path, big_build: Path | None, index_dir: Path):
     """milvus-lite and FAISS IVF over the first rows of the same vectors, and BM25 tiled, at each serving size."""
     from rag.bench.serving import measure_lexical, measure_milvus, serving_tables
-    from rag.store import BuildStore
+    from rag.index.builds import BuildStore
 
     sizes = sorted({min(size, opts.vectors) for size in opts.serving_sizes})
     all_queries = np.load(queries)

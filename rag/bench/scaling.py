@@ -31,9 +31,11 @@ class LoadedBuild:
 
 def load_worker(index_dir: str, questions_path: str) -> None:
     """In a child process: load a build as the app does; resident memory, the vectors' share, BM25 timing."""
-    from rag.evaluation import load_questions
-    from rag.indexer import load_index
-    from rag.store import BuildStore, import_faiss, lexical_tokens
+    from rag.evaluate.evaluation import load_questions
+    from rag.index.builds import BuildStore
+    from rag.index.corpus_index import load_index
+    from rag.index.tokens import lexical_tokens
+    from rag.index.vectors import import_faiss
 
     import_faiss()  # the library's own memory is not the build's
     build = BuildStore(index_dir).current()
@@ -128,7 +130,7 @@ def projection(late: BuildRun, cores: int, ray: BuildRun | None, plain: BuildRun
 
 def scaling_section(opts, reuse: dict) -> str | None:
     """SCALING.md's measured section, when this run built the large corpus (else None: left as it was)."""
-    from rag.embedding import cpu_count
+    from rag.index.encoder import cpu_count
 
     late, plain_dir = reuse.get("late_run"), reuse.get("late_build")
     if late is None or plain_dir is None:

@@ -13,7 +13,16 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.bench.common import ScaleRun, Table, folder_bytes, ms, peak_rss_mb, resident_mb, timed, worker_json
+from rag.bench.common import (
+    ScaleRun,
+    Table,
+    folder_bytes,
+    ms,
+    peak_rss_mb,
+    resident_mb,
+    timed,
+    worker_json,
+)
 
 SERVING_START, SERVING_END = "<!-- serving:start -->", "<!-- serving:end -->"
 PLAN_SIZES = (20_000_000, 200_000_000)
@@ -45,7 +54,7 @@ class FileRows:
     leave every vector page in the child's resident memory and blur what the engine itself holds."""
 
     def __init__(self, path: str, count: int):
-        from rag.disk_index import RowFile
+        from rag.index.disk_index import RowFile
 
         self.reader = RowFile.of(np.load(path, mmap_mode="r"))
         self.shape = (count, self.reader.shape[1])
@@ -80,7 +89,7 @@ def milvus_worker(vectors_path: str, queries_path: str, truth_path: str, uri: st
     from rag.bench.scale import served
 
     os.environ["RAG_MILVUS_URI"] = uri
-    from rag.milvus_store import MilvusVectorIndex
+    from rag.index.milvus_store import MilvusVectorIndex
 
     staging = Path(uri).parent / "milvus-staging"
     staging.mkdir(parents=True, exist_ok=True)
@@ -107,7 +116,7 @@ def measure_milvus(vectors: Path, queries: Path, truth: Path, rows: int, workdir
 def tiled(index, copies: int):
     """`copies` copies of a LexicalIndex one after another (rows numbered on): every term's document
     frequency scales with the corpus, so a query's postings, and its cost, grow as a real corpus's would."""
-    from rag.lexical import LexicalIndex
+    from rag.index.lexical import LexicalIndex
 
     counts = np.diff(index.indptr)
     terms_of = np.repeat(np.arange(len(index.terms), dtype=np.int64), counts)
@@ -122,9 +131,9 @@ def tiled(index, copies: int):
 def lexical_worker(folder: str, questions_path: str) -> None:
     """In a child process: a tiled build's two BM25 indexes memory-mapped, as a build served from disk loads
     them; the eval questions x 3 searched as load_index's callers do (passages top 100, sentences top 300)."""
-    from rag.evaluation import load_questions
-    from rag.lexical import LexicalIndex
-    from rag.store import lexical_tokens
+    from rag.evaluate.evaluation import load_questions
+    from rag.index.lexical import LexicalIndex
+    from rag.index.tokens import lexical_tokens
 
     tokens = [lexical_tokens(q.question) for q in load_questions(questions_path)]
     before = resident_mb()
@@ -147,7 +156,7 @@ def lexical_worker(folder: str, questions_path: str) -> None:
 
 def measure_lexical(source: Path, rows: int, questions: Path, workdir: Path) -> LexicalRun:
     """The source build's BM25 tiled to about `rows` passages, written, then served in a child."""
-    from rag.lexical import LexicalIndex
+    from rag.index.lexical import LexicalIndex
 
     folder = workdir / f"bm25-{rows}"
     passages = LexicalIndex.load(source / "bm25")
@@ -175,7 +184,7 @@ def serving_tables(ivf: Sequence[ScaleRun], milvus: Sequence[ScaleRun], lexical:
         (
             "The first rows of the synthetic vectors of the table above, recall@10 against exact search over the "
             "same rows. FAISS: `VectorIndex(kind=\"ivf\")` in memory, one thread. milvus-lite: the `--store milvus` "
-            "code (rag.milvus_store) writing a collection to a local file, IVF_FLAT with the same list count and "
+            "code (rag.index.milvus_store) writing a collection to a local file, IVF_FLAT with the same list count and "
             "nprobe; milvus-lite 3 runs its engine in the calling process (Python over FAISS), so its CPU per query "
             "is every thread of that process. Build: inserting with the payload, indexing and loading.",
         ),
@@ -191,7 +200,7 @@ def serving_tables(ivf: Sequence[ScaleRun], milvus: Sequence[ScaleRun], lexical:
         (
             f"The BM25 indexes of {source} repeated to the size (rag.bench.serving.tiled): every term's document "
             "frequency grows with the corpus, so each query scores as many postings as a corpus of that size with "
-            "the same term statistics would. The eval questions x 3; bm25s's scoring (rag.lexical).",
+            "the same term statistics would. The eval questions x 3; bm25s's scoring (rag.index.lexical).",
         ),
     )
     return [dense, bm25]

@@ -18,7 +18,7 @@ def create_app(assistant, host: str = "127.0.0.1") -> FastAPI:
     remove articles; on any other, only with the token in RAG_ADMIN_TOKEN (rag.web.access)."""
     import gradio as gr
 
-    from rag.readers import MAX_FILE_BYTES
+    from rag.ingest.readers import MAX_FILE_BYTES
     from rag.web.access import write_access
     from rag.web.api import add_api_routes
     from rag.web.chat import build_blocks, chat_css

@@ -13,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from rag.errors import UploadError
+from rag.ingest.readers import MAX_FILE_BYTES
 from rag.payload import answer_to_dict
-from rag.readers import MAX_FILE_BYTES
 from rag.types import Article
 from rag.web.access import WriteAccess
 from rag.web.filters import BadRequest

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 from rag.errors import UploadError
-from rag.readers import MAX_FILE_BYTES
+from rag.ingest.readers import MAX_FILE_BYTES
 from rag.types import Article
 from rag.web.access import TOKEN_ENV, WriteAccess
 from rag.web.conversation import Turn

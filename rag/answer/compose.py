@@ -1,0 +1,347 @@
+"""Answer composer: scores the sentences of retrieved passages with the fitted models, cites them, or abstains."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Callable, Collection, Sequence
+
+import numpy as np
+
+from rag.answer.features import (
+    ANSWER_FEATURES,
+    SENTENCE_FEATURES,
+    TYPE_EVIDENCE,
+    Candidate,
+    answer_feature_vector,
+    candidates_of,
+    focus_found,
+    sentence_feature_matrix,
+)
+from rag.answer.question import (
+    QuestionTerms,
+    clean_question,
+    merge_terms,
+    resolve_follow_up,
+    salient_terms,
+)
+from rag.answer.retrieval import Retriever, expand_acronyms
+from rag.answer.scoring import Scorer, load_scorer
+from rag.answer.short_answer import find_short_answer
+from rag.index.corpus_index import CorpusIndex
+from rag.index.tokens import text_tokens
+from rag.types import Answer, Citation, Hit, Span
+
+MAX_WORDS = 120
+MAX_SENTENCES = 3
+SAME_FACT_COSINE = 0.88  # two sentences this close state the same fact: one sentence, both citations
+SAME_FACT_OVERLAP = 0.6  # ... as do two stretches sharing this share of their words (Jaccard)
+REDUNDANT_COSINE = 0.75  # a further sentence this close to a chosen one adds nothing
+TYPED_LEAD_SHARE = 0.25  # see lead_with_asked_type
+ABSTENTION_TEXT = "I could not find an answer to that in the articles."
+EMPTY_QUESTION_TEXT = "Please ask a question about the articles."
+
+Encoder = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised vectors, one row per text
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the composer knows about one question before deciding: its terms, passages and scored sentences."""
+
+    question: str
+    query: str  # as retrieval saw it (with the conversation, acronyms expanded)
+    terms: QuestionTerms
+    hits: tuple[Hit, ...]
+    candidates: tuple[Candidate, ...]
+    features: np.ndarray  # one row of SENTENCE_FEATURES per candidate
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate with the fitted probability that it holds the answer."""
+
+    candidate: Candidate
+    probability: float
+    row: int  # its row in Evidence.features
+
+
+# ---------------------------------------------------------------- gathering evidence
+
+
+def gather_evidence(
+    index: CorpusIndex,
+    encode: Encoder,
+    question: str,
+    history: Sequence[str] = (),
+    top_k: int = 5,
+    doc_ids: Collection[str] | None = None,
+) -> Evidence:
+    """Resolve a follow-up, retrieve `top_k` passages and compute every candidate sentence's features."""
+    history = [h for h in map(clean_question, history) if h]
+    query = expand_acronyms(resolve_follow_up(question, history, index.lexical), index.acronyms)
+    terms = salient_terms(question, index.lexical, index.metadata_vocabulary, index.neighbours)
+    if query == expand_acronyms(question, index.acronyms):
+        query_vector = sentence_vector = encode([query])[0]
+    else:  # a follow-up: retrieve with the conversation, but rank sentences for what is asked now
+        query_vector, question_vector = encode([query, question])
+        sentence_vector = (query_vector + question_vector) / 2
+        terms = merge_terms(terms, salient_terms(query, index.lexical, index.metadata_vocabulary, index.neighbours))
+    hits = tuple(Retriever(index).search(query, query_vector, top_k=top_k, doc_ids=doc_ids))
+    candidates = tuple(candidates_of(hits, index, sentence_vector, terms))
+    features = sentence_feature_matrix(candidates, index, sentence_vector, terms)
+    return Evidence(question, query, terms, hits, candidates, features)
+
+
+def score_sentences(evidence: Evidence, scorer: Scorer) -> list[Scored]:
+    """Candidates with their answer-sentence probability, most likely first (ties: passage order), the asked
+    type leading (see `lead_with_asked_type`)."""
+    probabilities = scorer.sentence.probabilities_in(evidence.features, SENTENCE_FEATURES) if evidence.candidates else []
+    return rank_candidates(evidence, probabilities)
+
+
+def rank_candidates(evidence: Evidence, probabilities: Sequence[float]) -> list[Scored]:
+    """The candidates with their probabilities, in the order the composer considers them."""
+    scored = [Scored(c, float(p), i) for i, (c, p) in enumerate(zip(evidence.candidates, probabilities))]
+    return lead_with_asked_type(sorted(scored, key=lambda s: (-s.probability, s.row)), evidence.terms)
+
+
+def lead_with_asked_type(scored: Sequence[Scored], terms: QuestionTerms) -> list[Scored]:
+    """A question that asks for a date, place, person, number, cause or response is not answered first by a
+    sentence that holds none, while one that holds it is at least TYPED_LEAD_SHARE as likely: the likelier
+    sentence then usually restates the question ("How did Japan respond to the ban?" -> the ban itself)."""
+    if terms.answer_type not in TYPE_EVIDENCE or not scored:
+        return list(scored)
+    floor = TYPED_LEAD_SHARE * scored[0].probability
+    typed = next((s for s in scored if s.candidate.type_match and s.probability >= floor), None)
+    if typed is None or typed is scored[0]:
+        return list(scored)
+    return [typed] + [s for s in scored if s is not typed]
+
+
+# ---------------------------------------------------------------- selection
+
+
+def rows_closeness(rows_a: Sequence[int], rows_b: Sequence[int], index: CorpusIndex) -> float:
+    """The highest cosine between a sentence of one set of index rows and a sentence of the other."""
+    return float(np.max(index.sentence_vectors[list(rows_a)] @ index.sentence_vectors[list(rows_b)].T))
+
+
+def closeness(a: Candidate, b: Candidate, index: CorpusIndex) -> float:
+    return rows_closeness(a.rows, b.rows, index)
+
+
+def states_same_fact(
+    rows_a: Sequence[int], rows_b: Sequence[int], words_a: Collection[str], words_b: Collection[str], index: CorpusIndex
+) -> bool:
+    """Two stretches state the same fact: a sentence of one is this close to a sentence of the other (by their
+    index rows), or their words mostly coincide. Both composers merge such stretches into one citation."""
+    if rows_a and rows_b and rows_closeness(rows_a, rows_b, index) >= SAME_FACT_COSINE:
+        return True
+    ta, tb = set(words_a), set(words_b)
+    return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= SAME_FACT_OVERLAP
+
+
+def same_fact(a: Candidate, b: Candidate, index: CorpusIndex) -> bool:
+    return states_same_fact(a.rows, b.rows, a.tokens, b.tokens, index)
+
+
+def overlaps(a: Candidate, b: Candidate) -> bool:
+    same_passage = a.hit.passage.passage_id == b.hit.passage.passage_id
+    return same_passage and a.span.start < b.span.end and b.span.start < a.span.end
+
+
+def select_sentences(
+    scored: Sequence[Scored], index: CorpusIndex, min_support: float, max_words: int = MAX_WORDS
+) -> list[list[Scored]]:
+    """The most likely sentence first; further sentences only when they are themselves likely to answer
+    (probability >= min_support) and say something new; each with other sentences stating the same fact."""
+    chosen: list[list[Scored]] = []
+    words = 0
+    for s in scored:
+        cand = s.candidate
+        if any(overlaps(cand, c.candidate) for group in chosen for c in group):
+            continue
+        group = next((g for g in chosen if same_fact(cand, g[0].candidate, index)), None)
+        if group is not None:  # the same fact in another article: one more citation, however likely
+            if all(c.candidate.hit.doc_id != cand.hit.doc_id for c in group):
+                group.append(s)
+            continue
+        if len(chosen) == MAX_SENTENCES or (chosen and s.probability < min_support):
+            continue
+        if chosen and max(closeness(cand, g[0].candidate, index) for g in chosen) >= REDUNDANT_COSINE:
+            continue
+        n = len(cand.text.split())
+        if words + n > max_words:
+            if chosen:
+                continue
+            s = replace(s, candidate=trim_to_words(cand, max_words))
+            n = len(s.candidate.text.split())
+        chosen.append([s])
+        words += n
+    return chosen
+
+
+def trim_to_words(candidate: Candidate, max_words: int) -> Candidate:
+    """Cut an over-long sentence to a contiguous stretch of its first `max_words` words."""
+    words = list(re.finditer(r"\S+", candidate.text))[:max_words]
+    end = candidate.span.start + (words[-1].end() if words else len(candidate.text))
+    span = Span(candidate.span.start, end)
+    return replace(candidate, span=span, text=candidate.hit.passage.sentence_text(span))
+
+
+# ---------------------------------------------------------------- citations
+
+
+def build_citations(groups: Sequence[Sequence[Candidate]], index: CorpusIndex) -> tuple[str, tuple[Citation, ...]]:
+    """Answer text with [n] markers after each sentence, and citations numbered in order of first use."""
+    numbers: dict[int, int] = {}
+    quotes: dict[int, list[Candidate]] = {}
+    parts = []
+    for group in groups:
+        markers = []
+        for cand in group:
+            pid = cand.hit.passage.passage_id
+            if pid not in numbers:
+                numbers[pid] = len(numbers) + 1
+                quotes[pid] = []
+            quotes[pid].append(cand)
+            markers.append(f"[{numbers[pid]}]")
+        parts.append(f"{group[0].text} {''.join(dict.fromkeys(markers))}")
+    citations = []
+    for pid, number in numbers.items():
+        used = sorted(quotes[pid], key=lambda c: c.span.start)
+        hit = used[0].hit
+        citations.append(
+            Citation(
+                number=number,
+                doc_id=hit.doc_id,
+                title=hit.title,
+                url=hit.url,
+                paragraph=hit.paragraph,
+                text=hit.text,
+                quote=" … ".join(c.text for c in used),
+                score=hit.score,
+                spans=tuple(c.span for c in used),
+                page=index.articles[hit.doc_id].page_at(used[0].span.start),
+            )
+        )
+    return " ".join(parts), tuple(citations)
+
+
+def abstention(question: str, message: str, hits: Sequence[Hit], confidence: float, query: str, notes=()) -> Answer:
+    return Answer(
+        question=question,
+        text=message,
+        abstained=True,
+        confidence=round(confidence, 3),
+        passages=tuple(hits),
+        retrieval_query=query,
+        notes=tuple(notes),
+    )
+
+
+# ---------------------------------------------------------------- deciding
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The answer the composer would give, before the confidence decides whether to give it."""
+
+    groups: tuple[tuple[Scored, ...], ...]
+    confidence: float
+
+
+def draft_answer(evidence: Evidence, scored: Sequence[Scored], index: CorpusIndex, scorer: Scorer) -> Draft | None:
+    """Pick the sentences and compute the calibrated probability that the answer they make is right."""
+    groups = select_sentences(scored, index, scorer.min_support)
+    if not groups:
+        return None
+    chosen = [g[0].candidate for g in groups]
+    best = groups[0][0]
+    row = answer_feature_vector(
+        chosen, [s.probability for s in scored], evidence.features[best.row], evidence.terms, index, evidence.hits
+    )
+    confidence = float(scorer.answerable.probabilities_in(row, ANSWER_FEATURES)[0])
+    return Draft(tuple(tuple(g) for g in groups), confidence)
+
+
+def names_no_one(draft: Draft, terms: QuestionTerms, index: CorpusIndex) -> bool:
+    """A "who is the <role> of …" question whose role ("president") no cited passage, nor its article's
+    metadata, mentions: the articles name no such person, whatever else they say about the subject. (In the
+    labelled questions no answerable who-question lacks its role noun in the passage that answers it.)"""
+    if terms.answer_type != "who" or not terms.focus:
+        return False
+    cited = {s.candidate.hit.passage.passage_id: s.candidate.hit for group in draft.groups for s in group}
+    tokens = set().union(*(text_tokens(h.text) for h in cited.values()))
+    tokens |= set().union(*(index.metadata_terms.get(h.doc_id, frozenset()) for h in cited.values()))
+    return not focus_found(tokens, terms)
+
+
+def compose_answer(
+    index: CorpusIndex,
+    encode: Encoder,
+    question: str,
+    history: Sequence[str] = (),
+    top_k: int = 5,
+    doc_ids: Collection[str] | None = None,
+    scorer: Scorer | None = None,
+    min_confidence: float | None = None,
+) -> Answer:
+    """The whole answer step: resolve a follow-up, retrieve, score sentences, select, cite or abstain.
+
+    The answer is drawn from the first `top_k` passages only. It is given when its confidence (the calibrated
+    probability that it is right) reaches `min_confidence` (default: the scorer's documented operating point)."""
+    question = clean_question(question)
+    if not question:
+        return abstention(question, EMPTY_QUESTION_TEXT, (), 0.0, "")
+    scorer = scorer or load_scorer()
+    threshold = scorer.min_confidence if min_confidence is None else min_confidence
+    evidence = gather_evidence(index, encode, question, history, top_k, doc_ids)
+    scored = score_sentences(evidence, scorer)
+    draft = draft_answer(evidence, scored, index, scorer)
+    if draft is None:
+        return abstention(question, ABSTENTION_TEXT, evidence.hits, 0.0, evidence.query)
+    best = draft.groups[0][0]
+    notes = (
+        f"type={evidence.terms.answer_type}",
+        f"sentence_probability={best.probability:.3f}",
+        f"best_cosine={best.candidate.cosine:.3f}",
+        f"unknown={evidence.terms.unknown}",
+    )
+    if draft.confidence < threshold or names_no_one(draft, evidence.terms, index):
+        return abstention(question, ABSTENTION_TEXT, evidence.hits, draft.confidence, evidence.query, notes)
+    text, citations = build_citations([[s.candidate for s in g] for g in draft.groups], index)
+    short = find_short_answer(best.candidate, evidence.terms, question, scorer, citations, text)
+    return Answer(
+        question=question,
+        text=text,
+        abstained=False,
+        confidence=round(draft.confidence, 3),
+        citations=citations,
+        passages=evidence.hits,
+        retrieval_query=evidence.query,
+        notes=notes,
+        short_answer=short,
+    )
+
+
+# ---------------------------------------------------------------- checking grounding
+
+
+def grounding_problems(answer: Answer) -> list[str]:
+    """Every stretch before a marker group must appear verbatim (white space aside) in a passage it cites."""
+    if answer.abstained:
+        return []
+    by_number = {c.number: c for c in answer.citations}
+    problems = []
+    pieces = re.split(r"((?:\[\d+\])+)", answer.text)
+    if pieces and pieces[-1].strip():
+        problems.append(f"uncited text after the last marker: {pieces[-1].strip()[:60]!r}")
+    for stretch, markers in zip(pieces[0::2], pieces[1::2]):
+        stretch = " ".join(stretch.split())
+        cited = [by_number.get(int(n)) for n in re.findall(r"\d+", markers)]
+        if not stretch:
+            problems.append(f"marker {markers} cites nothing")
+        elif not any(c and stretch in " ".join(c.text.split()) for c in cited):
+            problems.append(f"not found in cited passages {markers}: {stretch[:60]!r}")
+    return problems
