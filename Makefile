@@ -11,6 +11,7 @@ run: $(STAMP)
 	$(PY) app.py
 
 test: $(STAMP) browser
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 setup: $(STAMP)

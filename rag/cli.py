@@ -35,7 +35,7 @@ def format_answer(answer) -> str:
 
 
 def make_assistant(args, scorer=None, reader=None):
-    from rag import Assistant
+    from rag.assistant import Assistant
 
     return Assistant(
         seeds_dir=args.seeds, index_dir=args.index, model=args.model, uploads_dir=args.uploads, scorer=scorer,
@@ -150,11 +150,15 @@ def command_eval(args) -> int:
     scorer = load_scorer(args.scorer) if args.scorer else None
     reader = reader_of(args.reader)
     if args.squad:
+        from rag.assistant import Assistant
         from rag.evaluate.held_out import evaluate_squad_file
+        from rag.index.embedder import Embedder
+
+        def open_assistant(corpus: Path, index: Path) -> Assistant:
+            return Assistant(seeds_dir=corpus, index_dir=index, embedder=Embedder(args.model), reader=reader)
 
         plot = Path(args.calibration) if args.calibration else None
-        print(evaluate_squad_file(Path(args.squad), model=args.model, calibration_plot=plot, scorer=scorer,
-                                  reader=reader))
+        print(evaluate_squad_file(Path(args.squad), open_assistant, calibration_plot=plot, scorer=scorer))
         return 0
     result, note = evaluate_dev_set(make_assistant(args, scorer, reader), args.file or DEFAULT_QUESTIONS)
     print(note + "\n\n" + format_report(result))
@@ -207,7 +211,7 @@ def command_fit(args) -> int:
 def command_bench(args) -> int:
     from pathlib import Path
 
-    from rag import bench
+    import rag.bench as bench
     from rag.assistant import resolve_dir
     from rag.evaluate.evaluation import DEFAULT_QUESTIONS
 

@@ -91,7 +91,7 @@ def collect(targets: list, tables: list, section: tuple) -> dict:
 
 def prepare_index(opts: Options, index_dir: Path) -> None:
     """The seed index every section shares, built by the default backend (exporting the graph if needed)."""
-    from rag import Assistant
+    from rag.assistant import Assistant
 
     log(f"building the seed index in {index_dir}")
     Assistant(seeds_dir=opts.seeds, index_dir=index_dir).warm_up()

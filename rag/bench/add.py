@@ -88,7 +88,7 @@ def standin_embedder(cache_dir: str | Path):
 
 def base_worker(corpus: str, index_dir: str, uploads: str) -> None:
     """In a child process: build the base index over the recombined corpus with stand-in vectors."""
-    from rag import Assistant
+    from rag.assistant import Assistant
 
     with tempfile.TemporaryDirectory(prefix="rag-standin-") as cache:
         embedder = standin_embedder(cache)
@@ -100,7 +100,7 @@ def base_worker(corpus: str, index_dir: str, uploads: str) -> None:
 def add_worker(corpus: str, index_dir: str, uploads: str, articles: str) -> None:
     """In a child process: load the base index, add each article file one at a time (timing the embedding
     apart), remove the last one, then rebuild the whole index with the embedding cache."""
-    from rag import Assistant
+    from rag.assistant import Assistant
     from rag.index.artifacts import model_word_vectors
     from rag.index.builds import BuildStore
 

@@ -31,7 +31,7 @@ BUILD_TIMEOUT_S = 6 * 3600
 
 def seed_sentences(seeds: Path, index_dir: Path) -> list[str]:
     """Every sentence of the seed articles, as their index splits them."""
-    from rag import Assistant
+    from rag.assistant import Assistant
 
     index = Assistant(seeds_dir=seeds, index_dir=index_dir).index
     return [p.sentence_text(s).strip() for p in index.passages for s in p.sentences if p.sentence_text(s).strip()]
@@ -54,7 +54,7 @@ def write_recombined_corpus(sentences: Sequence[str], passages: int, folder: Pat
 def build_worker(seeds: str, index_dir: str, ray_address: str | None = None) -> None:
     """In a child process: build an index as `python -m rag index [--ray]` does, timing the embedder apart
     (on Ray the embedding runs in the actors, so only the wall time is known)."""
-    from rag import Assistant
+    from rag.assistant import Assistant
 
     embedder = timed_embedder()
     manifest = Assistant(seeds_dir=seeds, index_dir=index_dir, embedder=embedder).rebuild(ray_address=ray_address).manifest

@@ -43,7 +43,7 @@ def sentence_vectors(mode: str):
 
 
 def eval_section(opts: Options, workdir: Path, index_dir: Path) -> tuple[list[Target], list[Table]]:
-    from rag import Assistant
+    from rag.assistant import Assistant
     from rag.evaluate.evaluation import evaluate, load_questions
     from rag.index.embedder import Embedder
 

@@ -64,7 +64,7 @@ def encode_round(embedder, questions: Sequence[str]) -> list[float]:
 def latency_section(opts: Options, index_dir: Path) -> tuple[list[Target], list[Table]]:
     from sentence_transformers import SentenceTransformer
 
-    from rag import Assistant
+    from rag.assistant import Assistant
     from rag.evaluate.evaluation import load_questions
     from rag.index.embedder import Embedder
     from rag.index.vectors import import_faiss

@@ -86,7 +86,7 @@ def milvus_worker(vectors_path: str, queries_path: str, truth_path: str, uri: st
     code (IVF_FLAT at the FAISS index's lists and probes), then every query searched."""
     import os
 
-    from rag.bench.scale import served
+    from rag.bench.search import served
 
     os.environ["RAG_MILVUS_URI"] = uri
     from rag.index.milvus_store import MilvusVectorIndex

@@ -4,7 +4,7 @@ without its own article when the shipped fit used it (cross-validated by article
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from rag.evaluate.evaluation import evaluate, load_questions
 from rag.evaluate.labelled import news_groups, squad_group
@@ -55,24 +55,22 @@ def retrieval_table(assistant, squad: SquadSet, modes: Sequence[str] = ("dense",
 
 
 def evaluate_squad_file(
-    path: Path, model: str | None = None, embedder=None, calibration_plot: Path | None = None, scorer=None, reader=None
+    path: Path, open_assistant: Callable[[Path, Path], Any], calibration_plot: Path | None = None, scorer=None
 ) -> str:
-    """`python -m rag eval --squad PATH`: a temporary corpus and index from the file, every question asked,
-    each article scored by the fit without it when the shipped fit used it (cross-validated by article)."""
+    """`python -m rag eval --squad PATH`: a temporary corpus and index from the file, every question asked of
+    the assistant `open_assistant(corpus folder, index folder)` gives (the caller's: evaluation measures an
+    assistant, it does not make one), each article scored by the fit without it when the shipped fit used it
+    (cross-validated by article)."""
     import tempfile
 
     from rag.answer.scoring import load_scorer
-    from rag.assistant import Assistant
-    from rag.index.embedder import Embedder
 
     squad = load_squad(path)
     scorer = scorer or load_scorer()
     with tempfile.TemporaryDirectory(prefix="rag-squad-") as tmp:
         write_corpus(squad, Path(tmp) / "corpus")
-        assistant = Assistant(
-            seeds_dir=Path(tmp) / "corpus", index_dir=Path(tmp) / "index", embedder=embedder or Embedder(model),
-            reader=reader,
-        )
+        assistant = open_assistant(Path(tmp) / "corpus", Path(tmp) / "index")
+        reader = assistant.reader
         scorers = {a.title: scorer.without(squad_group(a.title, a.paragraphs)) for a in squad.articles}
         held_out = [t for t, s in scorers.items() if s is not scorer]
         run = run_squad(assistant, squad, scorer_for=lambda q: scorers[q.article])

@@ -19,6 +19,12 @@ from rag.answer.reader import (
     choose_span,
 )
 from rag.evaluate.squad import SquadQuestion, SquadSet, holds_answer, write_corpus
+from rag.train.reader_train import (
+    CALIBRATION_FILE,
+    DATA,
+    TRAINING_FILES,
+    VALIDATION_FILE,
+)
 from rag.types import Hit
 
 MAX_PASSAGES = 8  # the most passages any decoding considered reads
@@ -138,10 +144,6 @@ def write_manifest(folder: Path, record: dict) -> None:
 
 # ---------------------------------------------------------------- the whole command
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "squad2"
-TRAINING_FILES = ("train-ten-articles.json", "dev-twenty-five-articles.json", "squad11-thirteen-articles.json")
-CALIBRATION_FILE = "dev-twenty-five-articles.json"  # its held-out articles: see rag.train.reader_train
-VALIDATION_FILE = "dev-two-articles.json"
 WORK_ENV = "RAG_READER_WORK"  # where training keeps its weights, graph and readings (default index/reader-training)
 
 

@@ -15,6 +15,11 @@ from typing import Sequence
 
 import numpy as np
 
+# The labelled SQuAD files (data/squad2/README.md): trained on, calibrated on, and the validation pair chosen on.
+DATA = Path(__file__).resolve().parents[2] / "data" / "squad2"
+TRAINING_FILES = ("train-ten-articles.json", "dev-twenty-five-articles.json", "squad11-thirteen-articles.json")
+CALIBRATION_FILE = "dev-twenty-five-articles.json"  # its held-out articles: see calibration_articles
+VALIDATION_FILE = "dev-two-articles.json"
 MAX_LENGTH = 256
 STRIDE = 128  # window overlap, in word pieces, for paragraphs longer than one window
 BATCH_QUESTIONS = 8  # questions per step; each brings its gold windows and its retrieved negative
@@ -373,7 +378,6 @@ if __name__ == "__main__":  # python -m rag.train.reader_train OUT [INIT]: one s
     import sys
 
     from rag.index.encoder import default_model_path
-    from rag.train.reader_fit import CALIBRATION_FILE, DATA, TRAINING_FILES
 
     start = Path(sys.argv[2]) if len(sys.argv) > 2 else None
     train([DATA / f for f in TRAINING_FILES], DATA / CALIBRATION_FILE, default_model_path(), Path(sys.argv[1]),
