@@ -2,7 +2,8 @@
 
 `python scripts/import_graph.py` prints the circles (none expected) and the longest chain;
 `python scripts/import_graph.py --mermaid` prints the package diagram docs/ARCHITECTURE.md shows (generated
-from the imports by grimp, the graph import-linter checks, never drawn by hand)."""
+from the imports by grimp, the graph import-linter checks, never drawn by hand); `--write docs/ARCHITECTURE.md`
+puts it there, between its two diagram markers."""
 
 from __future__ import annotations
 
@@ -93,31 +94,58 @@ def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
     return packages
 
 
+SHARED = ("rag.types", "rag.errors", "rag.files", "rag.payload")  # one box at the bottom: every stage uses them
+
+
 def mermaid(graph: dict[str, set[str]]) -> str:
-    """Packages as boxes, an arrow where any module of one imports a module of the other, with the count."""
+    """Packages as boxes, top to bottom as the layers run; an arrow where modules of one import modules of the
+    other, labelled with how many such imports there are. The shared value modules are one box."""
+    box = lambda package: "shared" if package in SHARED else package.replace("rag.", "").strip("_")  # noqa: E731
     edges: dict[tuple[str, str], int] = {}
     for v, targets in graph.items():
         for w in targets:
             a, b = package_of(v), package_of(w)
-            if a != b and a in PACKAGES and b in PACKAGES:
-                edges[(a, b)] = edges.get((a, b), 0) + 1
+            if a != b and a in PACKAGES and b in PACKAGES and box(a) != box(b):
+                edges[(box(a), box(b))] = edges.get((box(a), box(b)), 0) + 1
+    order = list(dict.fromkeys(box(p) for p in PACKAGES))
     lines = ["flowchart TD"]
-    for package in PACKAGES:
-        size = sum(1 for m in graph if package_of(m) == package)
-        label = package.replace("rag.", "") + (f"/ ({size} modules)" if size > 1 else ".py")
-        lines.append(f'    {package.replace(".", "_")}["{label}"]')
-    for (a, b), count in sorted(edges.items(), key=lambda e: (PACKAGES.index(e[0][0]), PACKAGES.index(e[0][1]))):
-        lines.append(f"    {a.replace('.', '_')} -->|{count}| {b.replace('.', '_')}")
+    for name in order:
+        members = [p for p in PACKAGES if box(p) == name]
+        modules = sum(1 for m in graph if package_of(m) in members)
+        if name == "shared":
+            label = ", ".join(p.replace("rag.", "") + ".py" for p in SHARED)
+        elif modules > 1:
+            label = f"{name}/ ({modules} modules)"
+        else:
+            label = f"{members[0].replace('rag.', '')}.py"
+        lines.append(f'    {name}["{label}"]')
+    for (a, b), count in sorted(edges.items(), key=lambda e: (order.index(e[0][0]), order.index(e[0][1]))):
+        lines.append(f"    {a} -->|{count}| {b}")
     return "\n".join(lines)
+
+
+BEGIN, END = "<!-- diagram: python scripts/import_graph.py --write docs/ARCHITECTURE.md -->", "<!-- end of diagram -->"
+
+
+def with_diagram(markdown: str, diagram: str) -> str:
+    """The markdown with the text between the diagram markers replaced by the diagram as a Mermaid block."""
+    head, rest = markdown.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n```mermaid\n{diagram}\n```\n{END}{tail}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mermaid", action="store_true", help="print the package diagram (Mermaid)")
+    parser.add_argument("--write", metavar="MARKDOWN", help="replace the diagram between the markers of this file")
     args = parser.parse_args()
     graph = module_graph()
     if args.mermaid:
         print(mermaid(graph))
+        return 0
+    if args.write:
+        path = Path(args.write)
+        path.write_text(with_diagram(path.read_text(encoding="utf-8"), mermaid(graph)), encoding="utf-8")
         return 0
     found = circles(graph)
     for group in found:

@@ -41,3 +41,11 @@ def test_no_module_is_much_over_four_hundred_lines_and_each_says_what_it_is():
         text = path.read_text(encoding="utf-8")
         assert text.count("\n") <= MAX_LINES, f"{path.relative_to(REPO)}: {text.count(chr(10))} lines"
         assert path.name == "__main__.py" or ast.get_docstring(ast.parse(text)), f"{path.relative_to(REPO)} has no docstring"
+
+
+def test_the_architecture_diagram_is_the_one_the_imports_give():
+    doc = (REPO / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    current = import_graph.mermaid(import_graph.module_graph())
+    assert import_graph.with_diagram(doc, current) == doc, "run: python scripts/import_graph.py --write docs/ARCHITECTURE.md"
+    for package in ("ingest", "index", "answer", "evaluate", "train", "web", "bench"):
+        assert f"**`rag/{package}/`" in doc, f"no paragraph for rag/{package}/"
