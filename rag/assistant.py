@@ -16,10 +16,10 @@ from typing import Collection, Iterator, Sequence
 import numpy as np
 
 from rag.answer.compose import compose_answer
-from rag.answer.question import clean_question
+from rag.answer.question import parse_question
 from rag.answer.reader import Reader
 from rag.answer.reader_compose import compose_answer as compose_with_reader
-from rag.answer.retrieval import MODES, Retriever, expand_acronyms
+from rag.answer.retrieval import MODES, Retriever
 from rag.answer.scoring import Scorer
 from rag.errors import FileTooLarge, LastArticle, SeedArticle, UnknownArticle
 from rag.index.build import build_index, corpus_fingerprint
@@ -353,11 +353,10 @@ class Assistant:
         doc_ids: Collection[str] | None = None,
     ) -> list[Hit]:
         """The passages that best match the question, best first."""
-        question = clean_question(question)
-        if not question:
-            return []
         index = self.index
-        query = expand_acronyms(question, index.acronyms)
+        query = parse_question(question, (), index).query
+        if not query:
+            return []
         return Retriever(index).search(
             query, self.encode_query(query), top_k=top_k or self.top_k, mode=mode or self.mode, doc_ids=doc_ids
         )
@@ -374,16 +373,15 @@ class Assistant:
         """An extractive answer with numbered citations drawn from the `top_k` best passages, or an abstention
         when the articles do not answer. `answer.confidence` is the calibrated probability that the answer is
         right; below `min_confidence` (default: the scorer's operating point) the assistant abstains."""
+        index = self.index  # one index for the whole question, even if another build is swapped in meanwhile
+        parsed = parse_question(question, history or (), index)  # the one place the question is parsed
         min_confidence = self.min_confidence if min_confidence is None else min_confidence
         if self.reader is not None:
-            return compose_with_reader(
-                self.index, self.embedder.encode, question, history or (), top_k, doc_ids, self.reader, min_confidence
-            )
+            return compose_with_reader(index, self.embedder.encode, parsed, top_k, doc_ids, self.reader, min_confidence)
         return compose_answer(
-            self.index,
+            index,
             self.embedder.encode,
-            question,
-            history or (),
+            parsed,
             top_k or self.top_k,
             doc_ids,
             scorer=scorer or self.scorer,

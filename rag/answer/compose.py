@@ -18,14 +18,8 @@ from rag.answer.features import (
     focus_found,
     sentence_feature_matrix,
 )
-from rag.answer.question import (
-    QuestionTerms,
-    clean_question,
-    merge_terms,
-    resolve_follow_up,
-    salient_terms,
-)
-from rag.answer.retrieval import Retriever, expand_acronyms
+from rag.answer.question import Question, QuestionTerms
+from rag.answer.retrieval import Retriever
 from rag.answer.scoring import Scorer, load_scorer
 from rag.answer.short_answer import find_short_answer
 from rag.index.corpus_index import CorpusIndex
@@ -46,14 +40,20 @@ Encoder = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised vector
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the composer knows about one question before deciding: its terms, passages and scored sentences."""
+    """What the composer knows about one question before deciding: the question, passages and scored sentences."""
 
-    question: str
-    query: str  # as retrieval saw it (with the conversation, acronyms expanded)
-    terms: QuestionTerms
+    question: Question
     hits: tuple[Hit, ...]
     candidates: tuple[Candidate, ...]
     features: np.ndarray  # one row of SENTENCE_FEATURES per candidate
+
+    @property
+    def query(self) -> str:  # as retrieval saw it (with the conversation, acronyms expanded)
+        return self.question.query
+
+    @property
+    def terms(self) -> QuestionTerms:
+        return self.question.terms
 
 
 @dataclass(frozen=True)
@@ -71,25 +71,21 @@ class Scored:
 def gather_evidence(
     index: CorpusIndex,
     encode: Encoder,
-    question: str,
-    history: Sequence[str] = (),
+    question: Question,
     top_k: int = 5,
     doc_ids: Collection[str] | None = None,
 ) -> Evidence:
-    """Resolve a follow-up, retrieve `top_k` passages and compute every candidate sentence's features."""
-    history = [h for h in map(clean_question, history) if h]
-    query = expand_acronyms(resolve_follow_up(question, history, index.lexical), index.acronyms)
-    terms = salient_terms(question, index.lexical, index.metadata_vocabulary, index.neighbours)
-    if query == expand_acronyms(question, index.acronyms):
-        query_vector = sentence_vector = encode([query])[0]
-    else:  # a follow-up: retrieve with the conversation, but rank sentences for what is asked now
-        query_vector, question_vector = encode([query, question])
+    """Retrieve `top_k` passages for the parsed question and compute every candidate sentence's features."""
+    query, terms = question.query, question.terms
+    if question.follow_up:  # retrieve with the conversation, but rank sentences for what is asked now
+        query_vector, question_vector = encode([query, question.text])
         sentence_vector = (query_vector + question_vector) / 2
-        terms = merge_terms(terms, salient_terms(query, index.lexical, index.metadata_vocabulary, index.neighbours))
+    else:
+        query_vector = sentence_vector = encode([query])[0]
     hits = tuple(Retriever(index).search(query, query_vector, top_k=top_k, doc_ids=doc_ids))
     candidates = tuple(candidates_of(hits, index, sentence_vector, terms))
     features = sentence_feature_matrix(candidates, index, sentence_vector, terms)
-    return Evidence(question, query, terms, hits, candidates, features)
+    return Evidence(question, hits, candidates, features)
 
 
 def score_sentences(evidence: Evidence, scorer: Scorer) -> list[Scored]:
@@ -280,27 +276,25 @@ def names_no_one(draft: Draft, terms: QuestionTerms, index: CorpusIndex) -> bool
 def compose_answer(
     index: CorpusIndex,
     encode: Encoder,
-    question: str,
-    history: Sequence[str] = (),
+    question: Question,
     top_k: int = 5,
     doc_ids: Collection[str] | None = None,
     scorer: Scorer | None = None,
     min_confidence: float | None = None,
 ) -> Answer:
-    """The whole answer step: resolve a follow-up, retrieve, score sentences, select, cite or abstain.
+    """The whole answer step for a parsed question: retrieve, score sentences, select, cite or abstain.
 
     The answer is drawn from the first `top_k` passages only. It is given when its confidence (the calibrated
     probability that it is right) reaches `min_confidence` (default: the scorer's documented operating point)."""
-    question = clean_question(question)
-    if not question:
-        return abstention(question, EMPTY_QUESTION_TEXT, (), 0.0, "")
+    if not question.text:
+        return abstention(question.text, EMPTY_QUESTION_TEXT, (), 0.0, "")
     scorer = scorer or load_scorer()
     threshold = scorer.min_confidence if min_confidence is None else min_confidence
-    evidence = gather_evidence(index, encode, question, history, top_k, doc_ids)
+    evidence = gather_evidence(index, encode, question, top_k, doc_ids)
     scored = score_sentences(evidence, scorer)
     draft = draft_answer(evidence, scored, index, scorer)
     if draft is None:
-        return abstention(question, ABSTENTION_TEXT, evidence.hits, 0.0, evidence.query)
+        return abstention(question.text, ABSTENTION_TEXT, evidence.hits, 0.0, evidence.query)
     best = draft.groups[0][0]
     notes = (
         f"type={evidence.terms.answer_type}",
@@ -309,11 +303,11 @@ def compose_answer(
         f"unknown={evidence.terms.unknown}",
     )
     if draft.confidence < threshold or names_no_one(draft, evidence.terms, index):
-        return abstention(question, ABSTENTION_TEXT, evidence.hits, draft.confidence, evidence.query, notes)
+        return abstention(question.text, ABSTENTION_TEXT, evidence.hits, draft.confidence, evidence.query, notes)
     text, citations = build_citations([[s.candidate for s in g] for g in draft.groups], index)
-    short = find_short_answer(best.candidate, evidence.terms, question, scorer, citations, text)
+    short = find_short_answer(best.candidate, question, scorer, citations, text)
     return Answer(
-        question=question,
+        question=question.text,
         text=text,
         abstained=False,
         confidence=round(draft.confidence, 3),

@@ -1,12 +1,15 @@
-"""The question: cleaning, its salient terms and answer type, and follow-ups resolved with the conversation."""
+"""The question, parsed once: cleaning, salient terms and answer type, follow-ups resolved with the conversation."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Collection, Mapping, Sequence
 
 from rag.index.tokens import STOPWORDS, lexical_tokens
+
+if TYPE_CHECKING:
+    from rag.index.corpus_index import CorpusIndex
 
 MAX_QUESTION_CHARS = 2000
 
@@ -163,3 +166,63 @@ def resolve_follow_up(question: str, history: Sequence[str], lexical) -> str:
         if not is_elliptical(earlier, salient_terms(earlier, lexical), lexical) or len(context) == 2:
             break
     return " ".join(context + [question])
+
+
+def expand_acronyms(query: str, acronyms: dict[str, str]) -> str:
+    """Add the long form of an acronym the corpus defines ("BRI" -> "Belt and Road Initiative"), and back."""
+    extra = []
+    for acronym, long_form in acronyms.items():
+        if re.search(rf"\b{re.escape(acronym)}\b", query):
+            extra.append(long_form)
+        elif re.search(rf"\b{re.escape(long_form)}\b", query, re.I):
+            extra.append(acronym)
+    return f"{query} ({'; '.join(extra)})" if extra else query
+
+
+WH_WORDS = ("what", "which", "who", "whom", "whose", "when", "where", "how", "why")
+
+
+def question_wh(question_text: str) -> str:
+    """The question word that opens (or leads) the question: what, which, who …, else "other"."""
+    words = re.findall(r"[a-z]+", question_text.lower())
+    for w in words[:4]:
+        if w in WH_WORDS:
+            return "who" if w in ("whom", "whose") else w
+    return next((w for w in words if w in WH_WORDS), "other")
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as every stage uses it, derived once (`parse_question`) from what was asked and the
+    conversation before it."""
+
+    asked: str  # as asked
+    text: str  # cleaned (`clean_question`): what the answer quotes as the question
+    history: tuple[str, ...]  # the earlier questions, cleaned, empty ones dropped
+    query: str  # what retrieval searches: a follow-up resolved against the history, acronyms expanded
+    terms: QuestionTerms  # salient terms of `text`; a follow-up's borrow those of `query` at half weight
+    follow_up: bool  # the query leans on the conversation (it is more than the question's own acronym expansion)
+    wh: str  # the question word that leads it (`question_wh`)
+
+    @property
+    def answer_type(self) -> str:
+        return self.terms.answer_type
+
+    @property
+    def focus(self) -> str:
+        return self.terms.focus
+
+
+def parse_question(asked: str, history: Sequence[str], index: CorpusIndex) -> Question:
+    """Clean the question and its history, resolve a follow-up, expand acronyms and weigh the terms."""
+    text = clean_question(asked)
+    earlier = tuple(h for h in map(clean_question, history) if h)
+    lexical = index.lexical
+    if not text:  # nothing asked: nothing to resolve, and the composers abstain before searching
+        return Question(str(asked or ""), text, earlier, "", salient_terms(text, lexical), False, question_wh(text))
+    query = expand_acronyms(resolve_follow_up(text, earlier, lexical), index.acronyms)
+    terms = salient_terms(text, lexical, index.metadata_vocabulary, index.neighbours)
+    follow_up = query != expand_acronyms(text, index.acronyms)
+    if follow_up:  # rank sentences for what is asked now, helped by what the conversation was about
+        terms = merge_terms(terms, salient_terms(query, lexical, index.metadata_vocabulary, index.neighbours))
+    return Question(str(asked or ""), text, earlier, query, terms, follow_up, question_wh(text))

@@ -19,7 +19,7 @@ from rag.answer.compose import (  # citations, abstentions and limits as the fea
     states_same_fact,
 )
 from rag.answer.features import stripped
-from rag.answer.question import clean_question, resolve_follow_up
+from rag.answer.question import Question
 from rag.answer.reader import (
     Choice,
     PassageReading,
@@ -28,7 +28,7 @@ from rag.answer.reader import (
     choose_span,
     load_reader,
 )
-from rag.answer.retrieval import Retriever, expand_acronyms
+from rag.answer.retrieval import Retriever
 from rag.index.corpus_index import CorpusIndex
 from rag.types import Answer, Citation, Hit, Passage, ShortAnswer, Span
 
@@ -57,14 +57,17 @@ class Quote:
 
 @dataclass(frozen=True)
 class Reading:
-    """One question as the composer sees it: the query retrieval used, the passages, the reader's view."""
+    """One question as the composer sees it: the parsed question, the passages, the reader's view."""
 
-    question: str
-    query: str
+    question: Question
     hits: tuple[Hit, ...]
     readings: tuple[PassageReading, ...]
     choice: Choice | None
     confidence: float
+
+    @property
+    def query(self) -> str:  # as retrieval saw it (and the reader read it)
+        return self.question.query
 
 
 # ---------------------------------------------------------------- reading
@@ -74,20 +77,18 @@ def read_question(
     index: CorpusIndex,
     encode: Encoder,
     reader: Reader,
-    question: str,
-    history: Sequence[str] = (),
+    question: Question,
     top_k: int | None = None,
     doc_ids: Collection[str] | None = None,
 ) -> Reading:
-    """Resolve a follow-up, retrieve, read the first passages in one batch and choose the span."""
-    history = [h for h in map(clean_question, history) if h]
-    query = expand_acronyms(resolve_follow_up(question, history, index.lexical), index.acronyms)
+    """Retrieve for the parsed question, read the first passages in one batch and choose the span."""
+    query = question.query
     passages = top_k or reader.passages_read
     hits = tuple(Retriever(index).search(query, encode([query])[0], top_k=passages, doc_ids=doc_ids))
     readings = reader.read(query, [h.text for h in hits])
     choice = choose_span(readings, reader.rank_penalty)
     confidence = reader.confidence.probability(choice.features) if choice and reader.confidence else 0.0
-    return Reading(question, query, hits, readings, choice, confidence)
+    return Reading(question, hits, readings, choice, confidence)
 
 
 # ---------------------------------------------------------------- from a span to sentences
@@ -201,34 +202,32 @@ def short_answer_of(reading: Reading, first: Quote, text: str, citations: Sequen
 def compose_answer(
     index: CorpusIndex,
     encode: Encoder,
-    question: str,
-    history: Sequence[str] = (),
+    question: Question,
     top_k: int | None = None,
     doc_ids: Collection[str] | None = None,
     reader: Reader | None = None,
     min_confidence: float | None = None,
 ) -> Answer:
-    """The whole answer step: resolve a follow-up, retrieve, read, cite or abstain.
+    """The whole answer step for a parsed question: retrieve, read, cite or abstain.
 
     The reader reads the first `top_k` passages (default: as many as chosen on the validation pair). The
     answer is given when its confidence (the calibrated probability that it is right) reaches
     `min_confidence` (default: the reader's operating point)."""
-    question = clean_question(question)
-    if not question:
-        return abstention(question, EMPTY_QUESTION_TEXT, (), 0.0, "")
+    if not question.text:
+        return abstention(question.text, EMPTY_QUESTION_TEXT, (), 0.0, "")
     reader = reader or load_reader()
     threshold = reader.min_confidence if min_confidence is None else min_confidence
-    reading = read_question(index, encode, reader, question, history, top_k, doc_ids)
+    reading = read_question(index, encode, reader, question, top_k, doc_ids)
     if reading.choice is None:
-        return abstention(question, ABSTENTION_TEXT, reading.hits, 0.0, reading.query)
+        return abstention(question.text, ABSTENTION_TEXT, reading.hits, 0.0, reading.query)
     features = reading.choice.features
     notes = tuple(f"{name}={value:.3f}" for name, value in features.items())
     if reading.confidence < threshold:
-        return abstention(question, ABSTENTION_TEXT, reading.hits, reading.confidence, reading.query, notes)
+        return abstention(question.text, ABSTENTION_TEXT, reading.hits, reading.confidence, reading.query, notes)
     groups = quote_groups(reading, index)
     text, citations = build_citations(groups, index)
     return Answer(
-        question=question,
+        question=question.text,
         text=text,
         abstained=False,
         confidence=round(reading.confidence, 3),

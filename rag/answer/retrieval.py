@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Collection, Sequence
 
@@ -35,17 +34,6 @@ def reciprocal_rank_fusion(
         for rank, row in enumerate(ranking, start=1):
             scores[row] = scores.get(row, 0.0) + weight / (k + rank)
     return [ScoredRow(row, score) for row, score in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]
-
-
-def expand_acronyms(query: str, acronyms: dict[str, str]) -> str:
-    """Add the long form of an acronym the corpus defines ("BRI" -> "Belt and Road Initiative"), and back."""
-    extra = []
-    for acronym, long_form in acronyms.items():
-        if re.search(rf"\b{re.escape(acronym)}\b", query):
-            extra.append(long_form)
-        elif re.search(rf"\b{re.escape(long_form)}\b", query, re.I):
-            extra.append(acronym)
-    return f"{query} ({'; '.join(extra)})" if extra else query
 
 
 @dataclass(frozen=True)
@@ -112,7 +100,7 @@ class Retriever:
         doc_ids: Collection[str] | None = None,
         rrf_k: float | None = None,
     ) -> list[Hit]:
-        """The top_k passages for the query, best first. `query` should already be acronym-expanded."""
+        """The top_k passages for the query, best first. `query` should already be acronym-expanded (`Question.query`)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         k = self.rrf_k if rrf_k is None else rrf_k

@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from rag.answer.features import Candidate
-from rag.answer.question import QuestionTerms
+from rag.answer.question import WH_WORDS, Question
 from rag.answer.scoring import Scorer
 from rag.index.tokens import STOPWORDS, word_stems
 from rag.types import Citation, ShortAnswer
@@ -85,20 +85,10 @@ def span_candidates(tokens: Sequence[Token], text: str, max_tokens: int = MAX_SP
     return out
 
 
-WH_WORDS = ("what", "which", "who", "whom", "whose", "when", "where", "how", "why")
 DETERMINERS = frozenset("the a an this that these those its their his her".split())
 COPULAS = frozenset("is are was were be been being became become called named known".split())
 KINDS = ("name", "number", "date", "lower")
 LENGTHS = (1, 2, 3, 5, MAX_SPAN_TOKENS)
-
-
-def question_wh(question_text: str) -> str:
-    """The question word that opens (or leads) the question: what, which, who …, else "other"."""
-    words = re.findall(r"[a-z]+", question_text.lower())
-    for w in words[:4]:
-        if w in WH_WORDS:
-            return "who" if w in ("whom", "whose") else w
-    return next((w for w in words if w in WH_WORDS), "other")
 
 
 DATE_WORDS = MONTHS | {"century", "centuries", "early", "late", "mid", "and", "of"}
@@ -163,15 +153,13 @@ SPAN_FEATURES = (
 )
 
 
-def span_feature_matrix(
-    spans: Sequence[SpanCandidate], tokens: Sequence[Token], terms: QuestionTerms, question_text: str = ""
-) -> np.ndarray:
+def span_feature_matrix(spans: Sequence[SpanCandidate], tokens: Sequence[Token], question: Question) -> np.ndarray:
     """One row of SPAN_FEATURES per candidate phrase."""
-    asked = set(terms.terms)
-    asked_words = {w for w in re.findall(r"[a-z0-9]+", question_text.lower()) if w not in STOPWORDS}
+    asked = set(question.terms.terms)
+    asked_words = {w for w in re.findall(r"[a-z0-9]+", question.text.lower()) if w not in STOPWORDS}
     stems = [stem if t.is_word else "" for t, stem in zip(tokens, word_stems([t.text for t in tokens]))]
     matches = [i for i, stem in enumerate(stems) if stem and stem in asked]
-    wh, focus = question_wh(question_text), terms.focus
+    wh, focus = question.wh, question.focus
     wh_kinds = [f"{w}_{k}" for w in (*WH_WORDS[:3], *WH_WORDS[5:8], "other") for k in KINDS]
     rows = []
     for s in spans:
@@ -216,11 +204,11 @@ class ScoredSpan:
 KIND_OF_TYPE = {"when": "date", "quantity": "number", "who": "name", "where": "name"}
 
 
-def best_span(sentence: str, terms: QuestionTerms, question: str, scorer: Scorer) -> ScoredSpan | None:
+def best_span(sentence: str, question: Question, scorer: Scorer) -> ScoredSpan | None:
     """The most likely answering phrase of a sentence among those of the kind the question asks for, or None
     when the question asks for no such kind (a what/why question's answer is rarely one phrase) or the
     sentence offers none."""
-    wanted = KIND_OF_TYPE.get(terms.answer_type)
+    wanted = KIND_OF_TYPE.get(question.answer_type)
     if wanted is None:
         return None
     tokens = tokenize(sentence)
@@ -230,7 +218,7 @@ def best_span(sentence: str, terms: QuestionTerms, question: str, scorer: Scorer
     ]
     if not spans:
         return None
-    probabilities = scorer.span.probabilities_in(span_feature_matrix(spans, tokens, terms, question), SPAN_FEATURES)
+    probabilities = scorer.span.probabilities_in(span_feature_matrix(spans, tokens, question), SPAN_FEATURES)
     # ties go to the shorter phrase, then the earlier one
     i = min(range(len(spans)), key=lambda k: (-probabilities[k], spans[k].end - spans[k].start, spans[k].start))
     whole = spans[i] if wanted == "number" else whole_phrase(spans[i], tokens, sentence, wanted)
@@ -255,14 +243,13 @@ def whole_phrase(span: SpanCandidate, tokens: Sequence[Token], sentence: str, ki
 
 def find_short_answer(
     candidate: Candidate,
-    terms: QuestionTerms,
-    question: str,
+    question: Question,
     scorer: Scorer,
     citations: Sequence[Citation],
     answer_text: str,
 ) -> ShortAnswer | None:
     """The short answer inside the first answer sentence, located in its citation and in the answer text."""
-    found = best_span(candidate.text, terms, question, scorer)
+    found = best_span(candidate.text, question, scorer)
     if found is None or found.probability < scorer.min_span_probability:
         return None
     citation = next((c for c in citations if c.doc_id == candidate.hit.doc_id and c.paragraph == candidate.hit.paragraph

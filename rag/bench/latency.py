@@ -27,8 +27,8 @@ def naive_search(model, flat, question: str) -> None:
 
 def ask_round(assistant, questions: Sequence[str]) -> tuple[list[float], list[float], list[float]]:
     """ask() per question, with the query embedding timed inside it and retrieval timed beside it."""
-    from rag.answer.question import clean_question
-    from rag.answer.retrieval import Retriever, expand_acronyms
+    from rag.answer.question import parse_question
+    from rag.answer.retrieval import Retriever
 
     embed_times: list[float] = []
     embedder = assistant.embedder
@@ -48,7 +48,7 @@ def ask_round(assistant, questions: Sequence[str]) -> tuple[list[float], list[fl
             totals.append(seconds)
             embeds.append(sum(embed_times))
             index = assistant.index
-            query = expand_acronyms(clean_question(question), index.acronyms)
+            query = parse_question(question, (), index).query
             vector = encode([query])[0]
             retrieval, _ = timed(lambda: Retriever(index).search(query, vector, top_k=8))
             retrievals.append(retrieval)

@@ -34,8 +34,8 @@ class Agreement:
 
 def compare_worker(plain_dir: str, ray_dir: str, questions_path: str) -> None:
     """In a child process: load both builds; the same passages, vectors within 1e-5, the same top 10."""
-    from rag.answer.question import clean_question
-    from rag.answer.retrieval import Retriever, expand_acronyms
+    from rag.answer.question import parse_question
+    from rag.answer.retrieval import Retriever
     from rag.evaluate.evaluation import load_questions
     from rag.index.builds import BuildStore
     from rag.index.corpus_index import load_index
@@ -45,7 +45,7 @@ def compare_worker(plain_dir: str, ray_dir: str, questions_path: str) -> None:
     embedder = Embedder()
 
     def top_10(index, question):
-        query = expand_acronyms(clean_question(question), index.acronyms)
+        query = parse_question(question, (), index).query
         return [h.passage.passage_id for h in Retriever(index).search(query, embedder.encode([query])[0], top_k=10)]
 
     same_passages = plain.passages == ray.passages

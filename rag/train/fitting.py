@@ -22,6 +22,7 @@ from rag.answer.features import (
     SENTENCE_FEATURES,
     answer_feature_vector,
 )
+from rag.answer.question import parse_question
 from rag.answer.scoring import LogisticModel, Scorer
 from rag.answer.short_answer import (
     SPAN_FEATURES,
@@ -71,7 +72,7 @@ def extract_records(
     index = assistant.index
     records = []
     for q in (*labelled.questions, *extra):
-        evidence = gather_evidence(index, embedder.encode, q.question, top_k=top_k)
+        evidence = gather_evidence(index, embedder.encode, parse_question(q.question, (), index), top_k=top_k)
         labels = np.array([sentence_holds_answer(c.text, q) for c in evidence.candidates], dtype=bool)
         records.append(QuestionRecord(q, evidence, labels, index))
     return records
@@ -205,7 +206,7 @@ def span_rows(records: Sequence[QuestionRecord]) -> Rows:
             spans = span_candidates(tokens, candidate.text)
             if not spans:
                 continue
-            features.append(span_feature_matrix(spans, tokens, record.evidence.terms, q.question))
+            features.append(span_feature_matrix(spans, tokens, record.evidence.question))
             f1s += [max(f1_score(s.text, g) for g in q.answers) for s in spans]
             groups += [q.paragraph] * len(spans)
     if not features:

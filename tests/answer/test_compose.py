@@ -28,7 +28,7 @@ from rag.answer.compose import (
     Evidence,
 )
 from rag.answer.features import SENTENCE_FEATURES, Candidate
-from rag.answer.question import QuestionTerms
+from rag.answer.question import Question, QuestionTerms, parse_question
 from rag.index.tokens import text_tokens
 from rag.types import Hit, Span
 
@@ -86,7 +86,7 @@ def texts(groups):
 def evidence_of(candidates, answer_type="other"):
     terms = QuestionTerms(("bridg",), (1.0,), answer_type, ())
     features = np.zeros((len(candidates), len(SENTENCE_FEATURES)))
-    return Evidence("q", "q", terms, (), tuple(candidates), features)
+    return Evidence(Question("q", "q", (), "q", terms, False, "other"), (), tuple(candidates), features)
 
 
 def test_candidates_are_ranked_by_probability_ties_in_passage_order(index):
@@ -275,9 +275,14 @@ def bag_index():
     return handmade_index([(port, PORT), (stadium, STADIUM)])
 
 
+def answer(index, question, history=(), **options):
+    """The answer step as Assistant.ask runs it: the question parsed once, then composed."""
+    return compose_answer(index, encode_bag, parse_question(question, history, index), **options)
+
+
 def test_the_answer_step_quotes_and_cites_what_it_retrieved(bag_index):
     question = "When did the harbour authority approve the container terminal?"
-    ans = compose_answer(bag_index, encode_bag, question, min_confidence=0.0)
+    ans = answer(bag_index, question, min_confidence=0.0)
     assert not ans.abstained and ans.text.startswith(PORT[0][0]), ans.text
     assert ans.citations[0].doc_id == "port" and ans.citations[0].paragraph == 1
     assert grounding_problems(ans) == [] and ungrounded(ans, bag_index.articles) == []
@@ -288,36 +293,36 @@ def test_the_answer_step_quotes_and_cites_what_it_retrieved(bag_index):
     assert ans.short_answer is not None and ans.short_answer.text == "3 March 2021"  # the date asked for
     assert ans.short_answer.citation == 1
     # above any probability: the same evidence, abstained on, with the confidence it had
-    refused = compose_answer(bag_index, encode_bag, question, min_confidence=1.01)
+    refused = answer(bag_index, question, min_confidence=1.01)
     assert refused.abstained and refused.text == ABSTENTION_TEXT and not refused.citations
     assert refused.question == question
     assert refused.confidence == ans.confidence and refused.passages == ans.passages and refused.notes == ans.notes
-    assert compose_answer(bag_index, encode_bag, question, top_k=1, min_confidence=0.0).passages == ans.passages[:1]
+    assert answer(bag_index, question, top_k=1, min_confidence=0.0).passages == ans.passages[:1]
 
 
 def test_the_answer_step_keeps_to_the_chosen_articles_and_cleans_the_question(bag_index):
-    ans = compose_answer(bag_index, encode_bag, "  When did the\tclub open\x00 its stadium? ", min_confidence=0.0,
-                         doc_ids={"stadium"})
+    ans = answer(bag_index, "  When did the\tclub open\x00 its stadium? ", min_confidence=0.0, doc_ids={"stadium"})
     assert ans.question == "When did the club open its stadium?"
     assert not ans.abstained and {c.doc_id for c in ans.citations} == {"stadium"}
     assert {h.doc_id for h in ans.passages} == {"stadium"}
-    empty = compose_answer(bag_index, encode_bag, " \n\t ")
+    empty = answer(bag_index, " \n\t ")
     assert empty.abstained and empty.text == EMPTY_QUESTION_TEXT and empty.confidence == 0.0 and not empty.passages
 
 
 def test_a_follow_up_retrieves_with_the_conversation_and_ranks_for_the_question(bag_index):
     question = "When did it begin?"
     history = ["  Tell me about the construction of the terminal  ", "", "\x00"]
-    evidence = gather_evidence(bag_index, encode_bag, question, history, top_k=2)
-    assert evidence.question == question and evidence.query != question
+    parsed = parse_question(question, history, bag_index)
+    evidence = gather_evidence(bag_index, encode_bag, parsed, top_k=2)
+    assert evidence.question == parsed and parsed.follow_up and evidence.query != question
     assert "construction of the terminal" in evidence.query.lower()
     assert evidence.hits[0].doc_id == "port" and evidence.hits[0].paragraph == 3 and len(evidence.hits) == 2
     assert "construct" in evidence.terms.terms  # borrowed from the conversation
     assert evidence.features.shape == (len(evidence.candidates), len(SENTENCE_FEATURES))
     assert {c.hit.passage.passage_id for c in evidence.candidates} <= {h.passage.passage_id for h in evidence.hits}
-    alone = gather_evidence(bag_index, encode_bag, question, (), top_k=2)
+    alone = gather_evidence(bag_index, encode_bag, parse_question(question, (), bag_index), top_k=2)
     assert alone.query == question and "construct" not in alone.terms.terms
-    ans = compose_answer(bag_index, encode_bag, question, history=history, min_confidence=0.0)
+    ans = answer(bag_index, question, history, min_confidence=0.0)
     assert not ans.abstained and "June 2022" in ans.text and ans.retrieval_query == evidence.query, ans.text
 
 
@@ -325,13 +330,13 @@ def test_an_acronym_the_articles_define_is_searched_in_full(bag_index):
     article_sentences = [["The Northport Harbour Authority (NHA) approved the terminal in March.",
                           "The NHA also runs the ferry port."]]
     index = handmade_index([(make_article("nha", article_sentences), article_sentences)])
-    evidence = gather_evidence(index, encode_bag, "Who runs the NHA?", (), top_k=1)
+    evidence = gather_evidence(index, encode_bag, parse_question("Who runs the NHA?", (), index), top_k=1)
     assert evidence.query == "Who runs the NHA? (Northport Harbour Authority)"
 
 
 def test_passages_without_a_candidate_sentence_give_an_abstention(bag_index):
     short = [["Too short.", "Also short."]]
     index = handmade_index([(make_article("short", short), short)])
-    ans = compose_answer(index, encode_bag, "What is too short?", min_confidence=0.0)
+    ans = answer(index, "What is too short?", min_confidence=0.0)
     assert ans.abstained and ans.text == ABSTENTION_TEXT and ans.confidence == 0.0 and ans.passages
     assert ans.notes == ()

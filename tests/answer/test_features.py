@@ -62,7 +62,7 @@ def test_novelty_bigrams_and_missing_terms():
 
 def test_candidates_take_the_sentence_they_point_back_to(small_corpus, tmp_path, embedder):
     from rag import Assistant
-    from rag.answer.question import salient_terms
+    from rag.answer.question import parse_question
 
     (small_corpus / "accord.txt").write_text(
         "The accord\n\nThe accord was signed in the town of Kessel on 3 May 1990 after two years of talks. "
@@ -73,7 +73,7 @@ def test_candidates_take_the_sentence_they_point_back_to(small_corpus, tmp_path,
     index = assistant.index
     question = "When did the accord take effect?"
     vector = embedder.encode([question])[0]
-    q = salient_terms(question, index.lexical, index.metadata_vocabulary, index.neighbours)
+    q = parse_question(question, (), index).terms
     hits = assistant.search(question, top_k=3)
     candidates = candidates_of(hits, index, vector, q)
     paired = [c for c in candidates if c.text.endswith("1 January 1991.")]

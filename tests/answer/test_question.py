@@ -1,12 +1,16 @@
-"""Answers: grounded sentences with citations, abstention, follow-ups, and the grounding checker itself."""
+"""Answers: grounded sentences, citations, abstention, follow-ups, the question parsed once, the grounding checker."""
 
 import dataclasses
 import re
 
 import pytest
 
-from rag.answer.compose import grounding_problems
-from rag.answer.question import answer_type, is_elliptical, salient_terms
+from rag.answer.compose import EMPTY_QUESTION_TEXT, grounding_problems
+import sys
+
+import rag.answer.question as question_module
+from rag.answer.question import Question, answer_type, is_elliptical, parse_question, salient_terms
+from rag.answer.reader import load_reader
 from rag.answer.scoring import load_scorer
 from rag.types import Answer, Citation
 
@@ -92,6 +96,83 @@ def test_answer_types_and_ellipsis(seed_assistant):
     assert is_elliptical("How did Japan respond?", salient_terms("How did Japan respond?", lexical), lexical)
     q = "What is the Partnership for Quality Infrastructure?"
     assert not is_elliptical(q, salient_terms(q, lexical), lexical)
+
+
+FORUM = "Who represented the Japanese government at the Belt and Road Forum?"
+
+
+def test_a_follow_up_is_parsed_against_the_conversation_and_a_plain_question_alone(seed_assistant):
+    index = seed_assistant.index
+    lexical, extra = index.lexical, (index.metadata_vocabulary, index.neighbours)
+    q = parse_question("  When was\tthat? ", ["", f" {FORUM}\x00", "   "], index)
+    assert (q.asked, q.text, q.history) == ("  When was\tthat? ", "When was that?", (FORUM,))
+    assert q.follow_up and q.query == f"{FORUM} When was that?"
+    own, borrowed = salient_terms("When was that?", lexical, *extra), salient_terms(q.query, lexical, *extra)
+    assert q.terms.terms[: len(own.terms)] == own.terms and "forum" in q.terms.terms  # borrowed from the history
+    forum = q.terms.terms.index("forum")
+    assert q.terms.weights[forum] == borrowed.weights[borrowed.terms.index("forum")] / 2  # at half weight
+    assert (q.wh, q.answer_type, q.focus) == ("when", "when", "")
+
+    alone = parse_question("When was that?", (), index)
+    assert not alone.follow_up and alone.query == "When was that?" and alone.terms == own and alone.history == ()
+    standing = parse_question("What is the Partnership for Quality Infrastructure?", [FORUM], index)
+    assert not standing.follow_up and standing.query == standing.text and standing.history == (FORUM,)
+    # an acronym the articles define is searched in full; that alone makes no follow-up
+    bri = parse_question("What about the BRI?", (), index)
+    assert bri.query.startswith("What about the BRI? (") and "Belt and Road" in bri.query and not bri.follow_up
+    who = parse_question("Who is the president of Ostria?", (), index)
+    assert (who.wh, who.answer_type, who.focus) == ("who", "who", "presid")
+    empty = parse_question(" \n ", [FORUM], index)
+    assert (empty.text, empty.query, empty.terms.terms, empty.follow_up) == ("", "", (), False)
+
+
+def test_a_parsed_question_is_frozen(seed_assistant):
+    q = parse_question("Why did China ban Japanese seafood?", (), seed_assistant.index)
+    assert isinstance(q, Question) and q == parse_question(q.asked, (), seed_assistant.index)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        q.query = "something else"
+
+
+PARSERS = ("clean_question", "resolve_follow_up", "salient_terms", "merge_terms", "expand_acronyms", "question_wh")
+
+
+def count_parsing(monkeypatch) -> dict[str, int]:
+    """Count every call of the question's parsers, wherever a module of the package imported them from: the
+    wrappers call through, so answers are unchanged."""
+    counts = dict.fromkeys(PARSERS, 0)
+    for name in PARSERS:
+        original = getattr(question_module, name)
+
+        def counting(*args, _name=name, _original=original, **kwargs):
+            counts[_name] += 1
+            return _original(*args, **kwargs)
+
+        for module in [m for key, m in sys.modules.items() if key == "rag" or key.startswith("rag.")]:
+            if getattr(module, name, None) is original:
+                monkeypatch.setattr(module, name, counting)
+    return counts
+
+
+@pytest.mark.parametrize("composer", ["scorer", "reader"])
+def test_one_ask_parses_the_question_once_and_no_stage_again(seed_assistant, monkeypatch, composer):
+    if composer == "reader":
+        monkeypatch.setattr(seed_assistant, "reader", load_reader())
+    history = ["Why did China ban Japanese seafood?"]
+    index = seed_assistant.index
+    counts = count_parsing(monkeypatch)
+    parse_question("How did Japan respond?", history, index)
+    once = dict(counts)
+    assert once["clean_question"] == 2 and once["resolve_follow_up"] == 1 and once["merge_terms"] == 1, once
+    counts.update(dict.fromkeys(PARSERS, 0))
+    ans = seed_assistant.ask("How did Japan respond?", history=history)
+    assert counts == once, (counts, once)
+    assert history[0] in ans.retrieval_query  # the follow-up was resolved, so every parser above ran
+    counts.update(dict.fromkeys(PARSERS, 0))
+    assert seed_assistant.ask(" \t ", history=history).text == EMPTY_QUESTION_TEXT  # the same abstention as ever
+    empty = dict(counts)
+    counts.update(dict.fromkeys(PARSERS, 0))
+    parse_question(" \t ", history, index)
+    assert empty == counts and counts["clean_question"] == 2 and counts["resolve_follow_up"] == 0, (empty, counts)
 
 
 def make_answer(text, passages):

@@ -22,6 +22,7 @@ from rag.answer.reader_compose import (
     trim_to_words,
 )
 from rag.answer.compose import grounding_problems
+from rag.answer.question import Question, QuestionTerms, parse_question
 from rag.answer.reader import Choice, PassageReading, SpanReading, load_reader
 from rag.types import Hit
 
@@ -96,7 +97,8 @@ def reading_of(index, spans, nulls):
         PassageReading(p, nulls[p], tuple(s for s in spans if s.passage == p)) for p in range(len(hits))
     )
     chosen = max(spans, key=lambda s: s.score)
-    return Reading("q", "q", hits, readings, Choice(chosen, {}), 0.9)
+    question = Question("q", "q", (), "q", QuestionTerms((), (), "other", ()), False, "other")
+    return Reading(question, hits, readings, Choice(chosen, {}), 0.9)
 
 
 def test_the_same_fact_in_another_article_is_one_sentence_with_both_citations(index):
@@ -150,9 +152,18 @@ def bag_index():
     return handmade_index([(port, PORT), (stadium, STADIUM)])
 
 
+def answer(index, question, history=(), **options):
+    """The answer step as Assistant.ask runs it with a reader: the question parsed once, then composed."""
+    return compose_answer(index, encode_bag, parse_question(question, history, index), **options)
+
+
+def read(index, question, history=(), **options):
+    return read_question(index, encode_bag, load_reader(), parse_question(question, history, index), **options)
+
+
 def test_the_answer_step_quotes_and_cites_what_it_retrieved(bag_index):
     question = "When did the harbour authority approve the container terminal?"
-    ans = compose_answer(bag_index, encode_bag, question, min_confidence=0.0)
+    ans = answer(bag_index, question, min_confidence=0.0)
     assert not ans.abstained and ans.text.startswith(PORT[0][0]), ans.text
     assert ans.citations[0].doc_id == "port" and ans.citations[0].paragraph == 1
     assert grounding_problems(ans) == [] and ungrounded(ans, bag_index.articles) == []
@@ -161,32 +172,31 @@ def test_the_answer_step_quotes_and_cites_what_it_retrieved(bag_index):
     assert [n.split("=")[0] for n in ans.notes][:2] == ["margin", "best_margin"]
     assert ans.short_answer is not None and ans.short_answer.text == "3 March 2021"
     assert ans.short_answer.citation == 1
-    refused = compose_answer(bag_index, encode_bag, question, min_confidence=1.01)
+    refused = answer(bag_index, question, min_confidence=1.01)
     assert refused.abstained and refused.text == ABSTENTION_TEXT and not refused.citations
     assert refused.confidence == ans.confidence and refused.passages == ans.passages and refused.notes == ans.notes
-    assert compose_answer(bag_index, encode_bag, question, top_k=1, min_confidence=0.0).passages == ans.passages[:1]
+    assert answer(bag_index, question, top_k=1, min_confidence=0.0).passages == ans.passages[:1]
 
 
 def test_the_answer_step_keeps_to_the_chosen_articles_and_cleans_the_question(bag_index):
-    ans = compose_answer(bag_index, encode_bag, "  When did the\tclub open\x00 its stadium? ", min_confidence=0.0,
-                         doc_ids={"stadium"})
+    ans = answer(bag_index, "  When did the\tclub open\x00 its stadium? ", min_confidence=0.0, doc_ids={"stadium"})
     assert ans.question == "When did the club open its stadium?"
     assert not ans.abstained and {c.doc_id for c in ans.citations} == {"stadium"}
     assert {h.doc_id for h in ans.passages} == {"stadium"}
-    empty = compose_answer(bag_index, encode_bag, " \n\t ")
+    empty = answer(bag_index, " \n\t ")
     assert empty.abstained and empty.text == EMPTY_QUESTION_TEXT and empty.confidence == 0.0 and not empty.passages
 
 
 def test_a_follow_up_is_read_with_the_conversation(bag_index):
     question = "When did it begin?"
     history = ["  Tell me about the construction of the terminal  ", "", "\x00"]
-    reading = read_question(bag_index, encode_bag, load_reader(), question, history, top_k=2)
-    assert reading.question == question and "construction of the terminal" in reading.query.lower()
+    reading = read(bag_index, question, history, top_k=2)
+    assert reading.question.text == question and reading.question.follow_up and "construction of the terminal" in reading.query.lower()
     assert reading.hits[0].doc_id == "port" and reading.hits[0].paragraph == 3 and len(reading.hits) == 2
     assert len(reading.readings) == 2
-    alone = read_question(bag_index, encode_bag, load_reader(), question, (), top_k=2)
+    alone = read(bag_index, question, top_k=2)
     assert alone.query == question
-    ans = compose_answer(bag_index, encode_bag, question, history=history, min_confidence=0.0)
+    ans = answer(bag_index, question, history, min_confidence=0.0)
     assert not ans.abstained and "June 2022" in ans.text and ans.retrieval_query == reading.query, ans.text
 
 
@@ -194,11 +204,11 @@ def test_an_acronym_the_articles_define_is_read_in_full():
     sentences = [["The Northport Harbour Authority (NHA) approved the terminal in March.",
                   "The NHA also runs the ferry port."]]
     index = handmade_index([(make_article("nha", sentences), sentences)])
-    reading = read_question(index, encode_bag, load_reader(), "Who runs the NHA?", (), top_k=1)
+    reading = read(index, "Who runs the NHA?", top_k=1)
     assert reading.query == "Who runs the NHA? (Northport Harbour Authority)"
 
 
 def test_the_reader_reads_as_many_passages_as_it_was_chosen_with(bag_index):
     reader = load_reader()
-    reading = read_question(bag_index, encode_bag, reader, "What did the stadium cost?")
+    reading = read_question(bag_index, encode_bag, reader, parse_question("What did the stadium cost?", (), bag_index))
     assert len(reading.hits) == min(reader.passages_read, len(bag_index.passages)) == len(reading.readings)

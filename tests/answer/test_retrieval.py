@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from rag.index.recipe import mine_acronyms
-from rag.answer.retrieval import expand_acronyms, reciprocal_rank_fusion
+from rag.answer.question import expand_acronyms
+from rag.answer.retrieval import reciprocal_rank_fusion
 
 
 def test_rrf_matches_a_hand_computed_reference():

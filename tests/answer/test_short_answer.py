@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from rag.answer.question import question_focus
-from rag.answer.short_answer import question_wh, span_candidates, span_kind, tokenize
+from rag.answer.question import question_focus, question_wh
+from rag.answer.short_answer import span_candidates, span_kind, tokenize
 
 
 def texts(sentence):

@@ -11,8 +11,8 @@ import pytest
 
 from rag.evaluate.evaluation import DEFAULT_QUESTIONS, load_questions
 from rag.index.corpus_index import load_index
-from rag.answer.question import clean_question
-from rag.answer.retrieval import Retriever, expand_acronyms
+from rag.answer.question import parse_question
+from rag.answer.retrieval import Retriever
 from rag.index.builds import BuildStore
 
 from conftest import REPO, SEEDS
@@ -56,6 +56,6 @@ def test_the_ray_build_equals_the_plain_build(ray_index, seed_assistant, embedde
 
 
 def top_10(index, question: str, embedder) -> list[int]:
-    """Passage rows of the top 10, as Assistant.search finds them (cleaned, acronyms expanded, hybrid)."""
-    query = expand_acronyms(clean_question(question), index.acronyms)
+    """Passage rows of the top 10, as Assistant.search finds them (parsed: cleaned, acronyms expanded; hybrid)."""
+    query = parse_question(question, (), index).query
     return [h.passage.passage_id for h in Retriever(index).search(query, embedder.encode([query])[0], top_k=10)]
