@@ -165,3 +165,11 @@ class Answer:
 def passage_url(doc_id: str, paragraph: int) -> str:
     """The link that opens an article at a paragraph in the app's article view."""
     return f"/articles/{doc_id}#p{paragraph}"
+
+
+@dataclass(frozen=True)
+class ScoredRow:
+    """A row of an index (a passage's position) and its score for one query."""
+
+    row: int
+    score: float

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from rag import Assistant
-from rag.answer.compose import grounding_problems
+from rag.answer.citations import grounding_problems
 from rag.answer.question import MAX_QUESTION_CHARS, clean_question
 from rag.payload import answer_to_dict
 

@@ -14,10 +14,14 @@ STAGES = ("ingest", "index", "answer", "evaluate", "train", "web", "bench")
 MAX_LINES = 400
 
 
-def test_no_import_circle_and_at_most_eight_levels_between_packages():
-    graph = import_graph.module_graph()
+def test_no_import_circle_and_at_most_eight_levels_of_imports():
+    graph = import_graph.module_graph()  # every import, those deferred inside functions too
     assert import_graph.circles(graph) == []
     chain = import_graph.longest_chain(import_graph.package_graph(graph))
+    assert len(chain) <= 8, chain
+    at_import = import_graph.import_time_graph()
+    assert import_graph.circles(at_import) == []
+    chain = import_graph.longest_chain(at_import)
     assert len(chain) <= 8, chain
 
 

@@ -9,7 +9,7 @@ from typing import Callable, Collection, Sequence
 
 import numpy as np
 
-from rag.answer.compose import (  # citations, abstentions and limits as the feature scorer's composer has them
+from rag.answer.citations import (  # citations, abstentions and limits as the feature scorer's composer has them
     ABSTENTION_TEXT,
     EMPTY_QUESTION_TEXT,
     MAX_SENTENCES,

@@ -10,8 +10,7 @@ import numpy as np
 from rag.index.corpus_index import CorpusIndex
 from rag.index.expansion import EXPANSION_WEIGHT, expansion_terms
 from rag.index.tokens import lexical_tokens
-from rag.index.vectors import ScoredRow
-from rag.types import Hit
+from rag.types import Hit, ScoredRow
 
 # RRF constant: Cormack, Clarke & Buettcher (SIGIR 2009) found k = 60 robust across collections. Fusion is
 # rank-based because cosine and BM25 scores live on unrelated scales. Measured once on the dev set while

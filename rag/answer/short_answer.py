@@ -5,15 +5,17 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from rag.answer.features import Candidate
 from rag.answer.question import WH_WORDS, Question
 from rag.answer.scoring import Scorer
 from rag.index.tokens import STOPWORDS, word_stems
 from rag.types import Citation, ShortAnswer
+
+if TYPE_CHECKING:  # the feature scorer's candidate sentence, only read here
+    from rag.answer.features import Candidate
 
 MAX_SPAN_TOKENS = 8
 TOKEN = re.compile(r"\w+(?:[-'’.,]\d+|[-'’]\w+)*%?|[^\w\s]")

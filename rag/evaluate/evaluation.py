@@ -82,7 +82,7 @@ def evaluate(
 ) -> dict:
     """All the figures the project reports, as a dict (see `format_report`); each answer scored by
     `scorer_for(question)` (default: the assistant's scorer)."""
-    from rag.answer.compose import grounding_problems
+    from rag.answer.citations import grounding_problems
 
     answerable = [q for q in questions if q.answerable]
     unanswerable = [q for q in questions if not q.answerable]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.index.build_vectors import PassageVectors
+from rag.index.build_vectors import PassageVectors, resolve_sentence_vectors
 from rag.index.builds import (
     FORMAT_VERSION,
     article_to_dict,
@@ -23,13 +23,23 @@ from rag.index.expansion import (
     word_vectors,
 )
 from rag.index.lexical import LexicalIndex
-from rag.index.recipe import index_recipe, mine_acronyms, passage_lexical_text
+from rag.index.recipe import mine_acronyms, passage_lexical_text
 from rag.index.tokens import lexical_tokens
 from rag.index.vectors import DISK_KINDS, VectorIndex, resolve_dense_kind
 from rag.ingest.chunking import CHUNKER_VERSION
 from rag.types import Article, Passage
 
 log = logging.getLogger(__name__)
+
+INDEX_RECIPE = "text/2+sentence-bm25/tf+neighbours"  # what is embedded and indexed; a change makes builds stale
+
+
+def index_recipe(sentence_vectors: str | None = None) -> str:
+    """INDEX_RECIPE, marked when sentence vectors are late-chunked (separate ones are what builds always
+    made: an index built before the choice existed stays valid)."""
+    late = resolve_sentence_vectors(sentence_vectors) == "late"
+    return f"{INDEX_RECIPE}+late-chunked" if late else INDEX_RECIPE
+
 
 
 def write_artifacts(

@@ -8,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-from rag.index.artifacts import write_artifacts
+from rag.index.artifacts import index_recipe, write_artifacts
 from rag.index.build_vectors import (
     VectorLookup,
     embed_passages,
@@ -19,7 +19,7 @@ from rag.index.builds import (
     BuildStore,
 )
 from rag.index.corpus_index import resolve_vector_store
-from rag.index.recipe import index_recipe, passage_embedding_text
+from rag.index.recipe import passage_embedding_text
 from rag.ingest.articles import (
     ARTICLE_SUFFIXES,
     CLEANING_VERSION,

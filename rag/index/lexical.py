@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.index.vectors import ScoredRow
+from rag.types import ScoredRow
 
 K1, B = 1.2, 0.75
 

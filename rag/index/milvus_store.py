@@ -13,8 +13,8 @@ from typing import Sequence
 import numpy as np
 
 from rag.index.builds import IndexError_
-from rag.index.vectors import FLAT_BELOW, IVF_PROBES, ScoredRow, ivf_lists
-from rag.types import Passage
+from rag.index.vectors import FLAT_BELOW, IVF_PROBES, ivf_lists
+from rag.types import Passage, ScoredRow
 
 log = logging.getLogger(__name__)
 

@@ -6,19 +6,12 @@ import logging
 import re
 from typing import Iterator
 
-from rag.index.build_vectors import resolve_sentence_vectors
 from rag.types import Article, Passage
 
 log = logging.getLogger(__name__)
 
-INDEX_RECIPE = "text/2+sentence-bm25/tf+neighbours"  # what is embedded and indexed; a change makes builds stale
 
 
-def index_recipe(sentence_vectors: str | None = None) -> str:
-    """INDEX_RECIPE, marked when sentence vectors are late-chunked (separate ones are what builds always
-    made: an index built before the choice existed stays valid)."""
-    late = resolve_sentence_vectors(sentence_vectors) == "late"
-    return f"{INDEX_RECIPE}+late-chunked" if late else INDEX_RECIPE
 
 ACRONYM_DEFINITION = re.compile(r"((?:[\w’'-]+[ ,]+){1,10}?[\w’'-]+)\s+\(([A-Z][A-Za-z]{1,7})\)")  # the rule
 ACRONYM_MENTION = re.compile(r"(?<=[\w’'-])\s+\(([A-Z][A-Za-z]{1,7})\)")  # where its matches end

@@ -5,23 +5,16 @@ from __future__ import annotations
 import logging
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from rag.types import Passage
+from rag.types import Passage, ScoredRow
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ScoredRow:
-    """A row of an index (a passage's position) and its score for one query."""
-
-    row: int
-    score: float
 
 
 # ---------------------------------------------------------------- dense vectors

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from rag.answer.compose import grounding_problems
+from rag.answer.citations import grounding_problems
 from rag.answer.question import parse_question
 from rag.answer.reader_compose import compose_answer
 

@@ -8,16 +8,18 @@ import re
 import numpy as np
 import pytest
 
-from rag.answer.compose import (
+from rag.answer.citations import (
     ABSTENTION_TEXT,
     EMPTY_QUESTION_TEXT,
     MAX_SENTENCES,
-    Scored,
     abstention,
     build_citations,
+    grounding_problems,
+)
+from rag.answer.compose import (
+    Scored,
     compose_answer,
     gather_evidence,
-    grounding_problems,
     lead_with_asked_type,
     names_no_one,
     rank_candidates,

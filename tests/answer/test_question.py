@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from rag.answer.compose import EMPTY_QUESTION_TEXT, grounding_problems
+from rag.answer.citations import EMPTY_QUESTION_TEXT, grounding_problems
 import sys
 
 import rag.answer.question as question_module

@@ -21,7 +21,7 @@ from rag.answer.reader_compose import (
     short_answer_of,
     trim_to_words,
 )
-from rag.answer.compose import grounding_problems
+from rag.answer.citations import grounding_problems
 from rag.answer.question import Question, QuestionTerms, parse_question
 from rag.answer.reader import Choice, PassageReading, SpanReading, load_reader
 from rag.types import Hit

@@ -346,7 +346,7 @@ def tiny_corpus(tmp_path):
 
 def test_a_build_records_its_recipe_and_counts_and_reuses_vectors_of_unchanged_text(tiny_corpus, tmp_path, embedder):
     from rag.ingest.chunking import CHUNKER_VERSION
-    from rag.index.recipe import INDEX_RECIPE
+    from rag.index.artifacts import INDEX_RECIPE
     from rag.index.build import corpus_fingerprint
 
     index = Assistant(seeds_dir=tiny_corpus, index_dir=tmp_path / "idx", embedder=embedder).index

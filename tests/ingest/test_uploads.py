@@ -8,7 +8,7 @@ import lxml.html
 import pytest
 
 from rag import Assistant
-from rag.answer.compose import grounding_problems
+from rag.answer.citations import grounding_problems
 from rag.errors import (
     LastArticle,
     MalformedFile,
