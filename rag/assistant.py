@@ -18,7 +18,7 @@ import numpy as np
 from rag.answer.compose import compose_answer
 from rag.answer.question import parse_question
 from rag.answer.reader import Reader
-from rag.answer.reader_compose import compose_answer as compose_with_reader
+from rag.answer.reader_compose import compose_reader_answer
 from rag.answer.retrieval import MODES, Retriever
 from rag.answer.scoring import Scorer
 from rag.errors import FileTooLarge, LastArticle, SeedArticle, UnknownArticle
@@ -377,7 +377,7 @@ class Assistant:
         parsed = parse_question(question, history or (), index)  # the one place the question is parsed
         min_confidence = self.min_confidence if min_confidence is None else min_confidence
         if self.reader is not None:
-            return compose_with_reader(index, self.embedder.encode, parsed, top_k, doc_ids, self.reader, min_confidence)
+            return compose_reader_answer(index, self.embedder.encode, parsed, top_k, doc_ids, self.reader, min_confidence)
         return compose_answer(
             index,
             self.embedder.encode,

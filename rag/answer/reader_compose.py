@@ -199,7 +199,7 @@ def short_answer_of(reading: Reading, first: Quote, text: str, citations: Sequen
 # ---------------------------------------------------------------- deciding
 
 
-def compose_answer(
+def compose_reader_answer(
     index: CorpusIndex,
     encode: Encoder,
     question: Question,

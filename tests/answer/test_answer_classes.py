@@ -8,7 +8,7 @@ import pytest
 
 from rag.answer.citations import grounding_problems
 from rag.answer.question import parse_question
-from rag.answer.reader_compose import compose_answer
+from rag.answer.reader_compose import compose_reader_answer
 
 from handmade import encode_bag, handmade_index, make_article
 from oracle import ungrounded
@@ -34,7 +34,7 @@ def neighbours():
 
 
 def ask(index, question, history=()):
-    ans = compose_answer(index, encode_bag, parse_question(question, history, index))
+    ans = compose_reader_answer(index, encode_bag, parse_question(question, history, index))
     assert grounding_problems(ans) == [] and ungrounded(ans, index.articles) == []
     return ans
 

@@ -13,7 +13,7 @@ from rag.answer.reader_compose import (
     Quote,
     Reading,
     build_citations,
-    compose_answer,
+    compose_reader_answer,
     quote_for,
     quote_groups,
     read_question,
@@ -154,7 +154,7 @@ def bag_index():
 
 def answer(index, question, history=(), **options):
     """The answer step as Assistant.ask runs it with a reader: the question parsed once, then composed."""
-    return compose_answer(index, encode_bag, parse_question(question, history, index), **options)
+    return compose_reader_answer(index, encode_bag, parse_question(question, history, index), **options)
 
 
 def read(index, question, history=(), **options):
