@@ -31,8 +31,9 @@ from rag.bench.eval_section import eval_section
 from rag.bench.latency import latency_section
 from rag.bench.ray_section import ray_section
 from rag.bench.report import NOTES, REPORT_END, REPORT_START, render, write_report
-from rag.bench.scale import exact_top, recall_at_k, scale_section, synthetic_vectors
+from rag.bench.scale import scale_section
 from rag.bench.scaling import SCALING_END, SCALING_START, scaling_section
+from rag.bench.search import exact_top, recall_at_k, synthetic_vectors
 from rag.bench.serving import SERVING_END, SERVING_START, serving_plan
 
 __all__ = [
