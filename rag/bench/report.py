@@ -79,7 +79,7 @@ CHOICES = (
     "channel: mean cosine to fp32 0.994 on the eval questions, against 0.969 with one scale per tensor) halves "
     "query time but, used for the index as well, costs a fact in the eval (see the eval table). Measured "
     "aside: an fp32 index queried with int8 vectors kept every eval figure at ask() p50 4.2 ms, but the "
-    "callers (assistant.py, answer.py) would need to tell query from passage encoding to use it safely.",
+    "callers (assistant.py, answer/compose.py) would need to tell query from passage encoding to use it safely.",
     "**Export details.** Eager attention traces to MatMul/Softmax, which onnxruntime runs 15-20% faster in bulk "
     "than the traced SDPA path; batches of 16 beat 64 by ~35% on these cores; 2 intra-op threads answer a lone "
     "question faster than 1 (ask() p50 5.0 vs 6.5 ms) at ~15% less throughput under two concurrent askers.",

@@ -157,7 +157,7 @@ def scale_section(opts: Options, workdir: Path, big_build: Path | None, index_di
         ("index", "kind", "vectors", "build", "on disk", "resident after queries", "peak RSS", "search p50", "recall@10"),
         tuple(scale_row(label, run) for label, run in runs),
         (
-            f"Vectors: mixes of two of {source} plus noise (rag.bench.scale.synthetic_vectors), clustered around "
+            f"Vectors: mixes of two of {source} plus noise (rag.bench.search.synthetic_vectors), clustered around "
             f"the real ones; queries: the eval questions' vectors plus held-out synthetic ones, {SCALE_QUERIES} in "
             "all; recall@10 against exact search (numpy) over the same vectors.",
             f"Served from disk (`kind=\"ivfpq\"`, chosen by `auto` from {DISK_FROM:,} vectors): IVF-PQ with "
