@@ -26,13 +26,7 @@ from rag.index.build import build_index, corpus_fingerprint
 from rag.index.builds import BuildStore, IndexError_
 from rag.index.corpus_index import CorpusIndex, load_index, resolve_vector_store
 from rag.index.embedder import Embedder
-from rag.index.incremental import (
-    PUNKT_FILE,
-    add_articles,
-    remove_articles,
-    stamped,
-    write_index,
-)
+from rag.index.incremental import PUNKT_FILE, add_articles, remove_articles, stamped, write_index
 from rag.ingest.articles import CorpusError
 from rag.ingest.readers import MAX_FILE_BYTES, PARSE_SECONDS, detect_format
 from rag.ingest.uploads import UploadStore, content_digest, read_upload, upload_doc_id

@@ -49,9 +49,7 @@ def command_index(args) -> int:
         os.environ["RAG_SENTENCE_VECTORS"] = args.sentence_vectors
     if args.dense_index:
         os.environ["RAG_DENSE_INDEX"] = args.dense_index
-    from rag.index.ray_build import (
-        ray_address as resolve_ray_address,  # imports no ray itself
-    )
+    from rag.index.ray_build import ray_address as resolve_ray_address  # imports no ray itself
 
     ray_address = resolve_ray_address(args.ray)
     assistant = make_assistant(args)

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import tempfile
 from pathlib import Path
-
-log = logging.getLogger(__name__)
-
-
-# ---------------------------------------------------------------- builds on disk
 
 
 def file_sha256(path: Path) -> str:

@@ -121,12 +121,8 @@ def lead_with_asked_type(scored: Sequence[Scored], terms: QuestionTerms) -> list
 # ---------------------------------------------------------------- selection
 
 
-
-
 def closeness(a: Candidate, b: Candidate, index: CorpusIndex) -> float:
     return rows_closeness(a.rows, b.rows, index)
-
-
 
 
 def same_fact(a: Candidate, b: Candidate, index: CorpusIndex) -> bool:
@@ -178,10 +174,6 @@ def trim_to_words(candidate: Candidate, max_words: int) -> Candidate:
 
 
 # ---------------------------------------------------------------- citations
-
-
-
-
 
 
 # ---------------------------------------------------------------- deciding

@@ -20,14 +20,7 @@ from rag.answer.citations import (  # citations, abstentions and limits as the f
 )
 from rag.answer.features import stripped
 from rag.answer.question import Question
-from rag.answer.reader import (
-    Choice,
-    PassageReading,
-    Reader,
-    SpanReading,
-    choose_span,
-    load_reader,
-)
+from rag.answer.reader import Choice, PassageReading, Reader, SpanReading, choose_span, load_reader
 from rag.answer.retrieval import Retriever
 from rag.index.corpus_index import CorpusIndex
 from rag.types import Answer, Citation, Hit, Passage, ShortAnswer, Span

@@ -14,12 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.bench.build import (
-    BUILD_TIMEOUT_S,
-    measure_build,
-    seed_sentences,
-    write_recombined_corpus,
-)
+from rag.bench.build import BUILD_TIMEOUT_S, measure_build, seed_sentences, write_recombined_corpus
 from rag.bench.common import (
     SECTIONS,
     BuildRun,

@@ -11,17 +11,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from rag.bench.common import (
-    BuildRun,
-    Options,
-    Table,
-    Target,
-    child_env,
-    log,
-    peak_rss_mb,
-    run_measured,
-    timed_embedder,
-)
+from rag.bench.common import BuildRun, Options, Table, Target, child_env, log, peak_rss_mb, run_measured, timed_embedder
 
 PARAGRAPHS_PER_ARTICLE = 50
 TARGET_PASSAGES_PER_S = 150.0

@@ -7,16 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.bench.common import (
-    Options,
-    Table,
-    Target,
-    Timing,
-    log,
-    over_rounds,
-    timed,
-    verdict_at_most,
-)
+from rag.bench.common import Options, Table, Target, Timing, log, over_rounds, timed, verdict_at_most
 
 
 def naive_search(model, flat, question: str) -> None:

@@ -9,12 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.bench.build import (
-    build_row,
-    measure_build,
-    seed_sentences,
-    write_recombined_corpus,
-)
+from rag.bench.build import build_row, measure_build, seed_sentences, write_recombined_corpus
 from rag.bench.common import Options, Table, Target, log, worker_json
 
 

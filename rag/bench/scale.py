@@ -32,17 +32,7 @@ SCALE_TIMEOUT_S = 3 * 3600
 BASE_PASSAGES = 20_000  # real vectors the synthetic ones mix, when no big build was made
 
 
-
-
-
-
-
-
 # ---------------------------------------------------------------- child processes
-
-
-
-
 
 
 def scale_worker(vectors_path: str, queries_path: str, truth_path: str, kind: str, index_path: str, step: str, rows: int = 0) -> None:

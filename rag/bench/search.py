@@ -8,12 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.bench.common import (
-    ms,
-    peak_rss_mb,
-    resident_mb,
-    timed,
-)
+from rag.bench.common import ms, peak_rss_mb, resident_mb, timed
 
 
 def synthetic_vectors(base: np.ndarray, count: int, seed: int, chunk: int = 100_000, out: np.ndarray | None = None) -> np.ndarray:

@@ -13,16 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.bench.common import (
-    ScaleRun,
-    Table,
-    folder_bytes,
-    ms,
-    peak_rss_mb,
-    resident_mb,
-    timed,
-    worker_json,
-)
+from rag.bench.common import ScaleRun, Table, folder_bytes, ms, peak_rss_mb, resident_mb, timed, worker_json
 
 SERVING_START, SERVING_END = "<!-- serving:start -->", "<!-- serving:end -->"
 PLAN_SIZES = (20_000_000, 200_000_000)

@@ -8,14 +8,7 @@ from typing import Any, Callable, Sequence
 
 from rag.evaluate.evaluation import evaluate, load_questions
 from rag.evaluate.labelled import news_groups, squad_group
-from rag.evaluate.squad import (
-    SquadSet,
-    format_squad_report,
-    gold_rank,
-    load_squad,
-    run_squad,
-    write_corpus,
-)
+from rag.evaluate.squad import SquadSet, format_squad_report, gold_rank, load_squad, run_squad, write_corpus
 
 
 def evaluate_dev_set(assistant, path: str | Path) -> tuple[dict, str]:

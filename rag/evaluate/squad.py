@@ -341,5 +341,3 @@ def gold_rank(question: SquadQuestion, hits: Sequence[Hit], contexts: Sequence[s
     return None
 
 
-
-

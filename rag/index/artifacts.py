@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 from pathlib import Path
 
 import numpy as np
 
 from rag.index.build_vectors import PassageVectors, resolve_sentence_vectors
-from rag.index.builds import (
-    FORMAT_VERSION,
-    article_to_dict,
-    passage_to_dict,
-)
+from rag.index.builds import FORMAT_VERSION, article_to_dict, passage_to_dict
 from rag.index.corpus_index import resolve_vector_store
-from rag.index.expansion import (
-    neighbours_to_json,
-    rare_word_neighbours,
-    tokenizer_words,
-    word_vectors,
-)
+from rag.index.expansion import neighbours_to_json, rare_word_neighbours, tokenizer_words, word_vectors
 from rag.index.lexical import LexicalIndex
 from rag.index.recipe import mine_acronyms, passage_lexical_text
 from rag.index.tokens import lexical_tokens
@@ -29,7 +19,6 @@ from rag.index.vectors import DISK_KINDS, VectorIndex, resolve_dense_kind
 from rag.ingest.chunking import CHUNKER_VERSION
 from rag.types import Article, Passage
 
-log = logging.getLogger(__name__)
 
 INDEX_RECIPE = "text/2+sentence-bm25/tf+neighbours"  # what is embedded and indexed; a change makes builds stale
 
@@ -39,7 +28,6 @@ def index_recipe(sentence_vectors: str | None = None) -> str:
     made: an index built before the choice existed stays valid)."""
     late = resolve_sentence_vectors(sentence_vectors) == "late"
     return f"{INDEX_RECIPE}+late-chunked" if late else INDEX_RECIPE
-
 
 
 def write_artifacts(

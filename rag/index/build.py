@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import shutil
 import time
 from pathlib import Path
 
 from rag.index.artifacts import index_recipe, write_artifacts
-from rag.index.build_vectors import (
-    VectorLookup,
-    embed_passages,
-    resolve_sentence_vectors,
-)
-from rag.index.builds import (
-    FORMAT_VERSION,
-    BuildStore,
-)
+from rag.index.build_vectors import VectorLookup, embed_passages, resolve_sentence_vectors
+from rag.index.builds import FORMAT_VERSION, BuildStore
 from rag.index.corpus_index import resolve_vector_store
 from rag.index.recipe import passage_embedding_text
-from rag.ingest.articles import (
-    ARTICLE_SUFFIXES,
-    CLEANING_VERSION,
-    METADATA_FILE,
-    CorpusError,
-    load_articles,
-)
+from rag.ingest.articles import ARTICLE_SUFFIXES, CLEANING_VERSION, METADATA_FILE, CorpusError, load_articles
 from rag.ingest.chunking import CHUNKER_VERSION, chunk_article
 from rag.ingest.uploads import UploadStore
 from rag.types import Article, Passage
-
-log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------- pure helpers
@@ -132,11 +116,7 @@ def build_index(
 def chunk_corpus(articles: list[Article], embedder) -> tuple[dict, list[Passage]]:
     """Punkt parameters trained on the corpus, and every article's passages numbered in article order."""
     from rag.index.encoder import TokenCounter
-    from rag.ingest.sentences import (
-        sentence_spans,
-        tokenizer_from_parameters,
-        train_punkt_parameters,
-    )
+    from rag.ingest.sentences import sentence_spans, tokenizer_from_parameters, train_punkt_parameters
 
     punkt = train_punkt_parameters(a.text for a in articles)
     splitter = tokenizer_from_parameters(punkt)

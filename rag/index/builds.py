@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import tempfile
@@ -14,7 +13,6 @@ from typing import Iterable
 from rag.files import file_sha256, write_json_atomic
 from rag.types import Article, Paragraph, Passage, Span
 
-log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 POINTER_FILE = "CURRENT"
@@ -50,6 +48,9 @@ def passage_from_dict(data: dict) -> Passage:
     data = dict(data)
     data["sentences"] = tuple(Span(s, e) for s, e in data["sentences"])
     return Passage(**data)
+
+
+# ---------------------------------------------------------------- builds on disk
 
 
 def list_files(folder: Path) -> Iterable[Path]:

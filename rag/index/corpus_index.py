@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from rag.index.builds import (
-    BuildStore,
-    IndexError_,
-    article_from_dict,
-    passage_from_dict,
-)
+from rag.index.builds import BuildStore, IndexError_, article_from_dict, passage_from_dict
 from rag.index.lexical import LexicalIndex
 from rag.index.recipe import metadata_text
 from rag.index.tokens import lexical_tokens
 from rag.index.vectors import VectorIndex
 from rag.types import Article, Passage
 
-log = logging.getLogger(__name__)
 VECTOR_STORES = ("faiss", "milvus")  # where the passage vectors are searched: FAISS files, or a Milvus collection
 VECTOR_STORE_ENV = "RAG_STORE"
 

@@ -20,23 +20,13 @@ from rag.index.encoder import (
     max_sequence_length,
     model_fingerprint,
 )
-from rag.index.late_chunking import (
-    ContextVectors,
-    Span,
-    pool_ranges,
-    sentence_offsets,
-    token_ranges,
-)
+from rag.index.late_chunking import ContextVectors, Span, pool_ranges, sentence_offsets, token_ranges
 
 log = logging.getLogger(__name__)
 BACKEND_ENV = "RAG_EMBED_BACKEND"
 BACKENDS = ("auto", "onnx", "onnx-int8", "torch")
 # What "auto" runs when onnxruntime is there: see docs/BENCHMARKS.md for the speed and eval figures behind it.
 AUTO_ONNX = "onnx"
-
-
-
-
 
 
 class TorchEncoder:

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from rag.index.late_chunking import (
-    ContextVectors,
-    Span,
-    pool_ranges,
-    sentence_offsets,
-    token_ranges,
-)
+from rag.index.late_chunking import ContextVectors, Span, pool_ranges, sentence_offsets, token_ranges
 
-log = logging.getLogger(__name__)
 
 MODEL_ENV = "RAG_MODEL"
 CACHE_ENV = "RAG_MODEL_CACHE"

@@ -17,21 +17,11 @@ from typing import Collection, Sequence
 
 import numpy as np
 
-from rag.index.build_vectors import (
-    content_key,
-    embed_passages,
-    relative_spans,
-    sentence_key,
-)
+from rag.index.build_vectors import content_key, embed_passages, relative_spans, sentence_key
 from rag.index.builds import article_to_dict, passage_to_dict
 from rag.index.corpus_index import CorpusIndex
 from rag.index.expansion import neighbours_to_json
-from rag.index.recipe import (
-    metadata_text,
-    mine_acronyms,
-    passage_embedding_text,
-    passage_lexical_text,
-)
+from rag.index.recipe import metadata_text, mine_acronyms, passage_embedding_text, passage_lexical_text
 from rag.index.tokens import lexical_tokens
 from rag.ingest.chunking import chunk_article
 from rag.types import Article, Passage

@@ -23,25 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.index.build_vectors import (
-    PassageVectors,
-    content_key,
-    embed_passages,
-    relative_spans,
-    sentence_key,
-)
-from rag.index.builds import (
-    article_from_dict,
-    article_to_dict,
-    passage_from_dict,
-    passage_to_dict,
-)
-from rag.ingest.articles import (
-    accept_articles,
-    article_files,
-    article_from_bytes,
-    read_metadata_file,
-)
+from rag.index.build_vectors import PassageVectors, content_key, embed_passages, relative_spans, sentence_key
+from rag.index.builds import article_from_dict, article_to_dict, passage_from_dict, passage_to_dict
+from rag.ingest.articles import accept_articles, article_files, article_from_bytes, read_metadata_file
 from rag.types import Article, Passage
 
 log = logging.getLogger(__name__)

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Iterator
 
 from rag.types import Article, Passage
-
-log = logging.getLogger(__name__)
-
-
 
 
 ACRONYM_DEFINITION = re.compile(r"((?:[\w’'-]+[ ,]+){1,10}?[\w’'-]+)\s+\(([A-Z][A-Za-z]{1,7})\)")  # the rule

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from functools import lru_cache
 from typing import Sequence
 
-log = logging.getLogger(__name__)
-
-
-# ---------------------------------------------------------------- lexical (BM25)
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below between

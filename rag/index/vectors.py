@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,13 +10,6 @@ from typing import Sequence
 import numpy as np
 
 from rag.types import Passage, ScoredRow
-
-log = logging.getLogger(__name__)
-
-
-
-
-# ---------------------------------------------------------------- dense vectors
 
 
 # Below this many vectors search is exact (flat): a scan of 20k vectors takes < 1 ms here; above it, IVF.

@@ -105,7 +105,6 @@ def read_metadata_file(folder: Path) -> dict[str, SourceMetadata]:
     return {name: metadata_from_fields(fields) for name, fields in table.items() if isinstance(fields, dict)}
 
 
-
 def humanize_name(name: str) -> str:
     stem = Path(name).stem
     return re.sub(r"[_-]+", " ", stem).strip().capitalize() or name

@@ -8,12 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
-from rag.ingest.cleaning import (
-    fold_for_comparison,
-    join_wrapped_lines,
-    word_count,
-    wrapped_vocabulary,
-)
+from rag.ingest.cleaning import fold_for_comparison, join_wrapped_lines, word_count, wrapped_vocabulary
 
 PAGE_NUMBER = re.compile(
     r"^(?:page\s+)?[-–—]?\s*(?:\d{1,4}|[ivxlcdm]{1,7})\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?$", re.I

@@ -12,13 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import (
-    EmptyText,
-    EncryptedPdf,
-    FileTooLarge,
-    MalformedFile,
-    UnsupportedFile,
-)
+from rag.errors import EmptyText, EncryptedPdf, FileTooLarge, MalformedFile, UnsupportedFile
 
 log = logging.getLogger(__name__)
 

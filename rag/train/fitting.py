@@ -10,26 +10,11 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.answer.compose import (
-    Evidence,
-    Scored,
-    gather_evidence,
-    rank_candidates,
-    select_sentences,
-)
-from rag.answer.features import (
-    ANSWER_FEATURES,
-    SENTENCE_FEATURES,
-    answer_feature_vector,
-)
+from rag.answer.compose import Evidence, Scored, gather_evidence, rank_candidates, select_sentences
+from rag.answer.features import ANSWER_FEATURES, SENTENCE_FEATURES, answer_feature_vector
 from rag.answer.question import parse_question
 from rag.answer.scoring import LogisticModel, Scorer
-from rag.answer.short_answer import (
-    SPAN_FEATURES,
-    span_candidates,
-    span_feature_matrix,
-    tokenize,
-)
+from rag.answer.short_answer import SPAN_FEATURES, span_candidates, span_feature_matrix, tokenize
 from rag.evaluate.labelled import (
     LabelledQuestion,
     LabelledSet,

@@ -11,20 +11,9 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.answer.reader import (
-    CONFIDENCE_FEATURES,
-    ConfidenceModel,
-    PassageReading,
-    Reader,
-    choose_span,
-)
+from rag.answer.reader import CONFIDENCE_FEATURES, ConfidenceModel, PassageReading, Reader, choose_span
 from rag.evaluate.squad import SquadQuestion, SquadSet, holds_answer, write_corpus
-from rag.train.reader_train import (
-    CALIBRATION_FILE,
-    DATA,
-    TRAINING_FILES,
-    VALIDATION_FILE,
-)
+from rag.train.reader_train import CALIBRATION_FILE, DATA, TRAINING_FILES, VALIDATION_FILE
 from rag.types import Hit
 
 MAX_PASSAGES = 8  # the most passages any decoding considered reads

@@ -14,12 +14,7 @@ from rag.answer.question import MAX_QUESTION_CHARS
 from rag.types import Article
 from rag.web.access import TOKEN_ENV, WriteAccess
 from rag.web.api import DEFAULT_TOP_K, answer_payload, parse_ask_request
-from rag.web.conversation import (
-    ANSWER_FAILED,
-    NO_ARTICLE_MATCHES,
-    Turn,
-    render_conversation,
-)
+from rag.web.conversation import ANSWER_FAILED, NO_ARTICLE_MATCHES, Turn, render_conversation
 from rag.web.filters import (
     FROM_LABEL,
     UNTIL_LABEL,
@@ -30,12 +25,7 @@ from rag.web.filters import (
     filter_doc_ids,
     read_filters,
 )
-from rag.web.library import (
-    add_files,
-    remove_article,
-    render_article_list,
-    token_refusal,
-)
+from rag.web.library import add_files, remove_article, render_article_list, token_refusal
 from rag.web.markup import render
 
 log = logging.getLogger(__name__)
