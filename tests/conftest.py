@@ -161,3 +161,11 @@ def web_url(seed_assistant):
 
     with serve_in_background(create_app(seed_assistant)) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def bag_index():
+    """The hand-made two-article corpus both composers are tested on (tests/handmade.py), bag-of-words vectors."""
+    from handmade import port_and_stadium_index
+
+    return port_and_stadium_index()

@@ -92,3 +92,23 @@ def handmade_index(
         metadata_vocabulary=frozenset().union(*metadata_terms.values()),
         neighbours=neighbours or {},
     )
+
+
+# ---------------------------------------------------------------- a corpus both composers are tested on
+
+PORT = [
+    ["The harbour authority of Northport approved a new container terminal on 3 March 2021.",
+     "The vote followed a long public debate."],
+    ["Critics said the container terminal would damage the wetlands south of the city.",
+     "Rare migrating birds rest in those wetlands every spring."],
+    ["Construction of the terminal began in June 2022.", "It is expected to finish in 2026."],
+]
+STADIUM = [["The football club opened its new stadium on Saturday with forty thousand fans watching.",
+            "The stadium cost the club 90 million euros."]]
+
+
+def port_and_stadium_index() -> CorpusIndex:
+    """Two articles, bag-of-words vectors: a terminal approved, opposed and built; a stadium opened."""
+    port = make_article("port", PORT, title="Northport terminal")
+    stadium = make_article("stadium", STADIUM, title="Stadium opens")
+    return handmade_index([(port, PORT), (stadium, STADIUM)])

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Collection, Sequence
 
 import numpy as np
 
+from rag.answer.question import Question
 from rag.index.corpus_index import CorpusIndex
-from rag.types import Answer, Citation, Hit
+from rag.types import Answer, Citation, Hit, ShortAnswer
 
 if TYPE_CHECKING:  # either composer's quotes: the feature scorer's Candidate or the reader's Quote
     from rag.answer.features import Candidate
@@ -73,15 +74,39 @@ def build_citations(groups: Sequence[Sequence[Candidate]], index: CorpusIndex) -
     return " ".join(parts), tuple(citations)
 
 
-def abstention(question: str, message: str, hits: Sequence[Hit], confidence: float, query: str, notes=()) -> Answer:
+def abstention(question: Question, message: str, hits: Sequence[Hit] = (), confidence: float = 0.0, notes=()) -> Answer:
+    """No answer: `message`, with the passages searched and the confidence the best candidate had."""
     return Answer(
-        question=question,
+        question=question.text,
         text=message,
         abstained=True,
         confidence=round(confidence, 3),
         passages=tuple(hits),
-        retrieval_query=query,
+        retrieval_query=question.query,
         notes=tuple(notes),
+    )
+
+
+def cited_answer(
+    question: Question,
+    text: str,
+    citations: tuple[Citation, ...],
+    confidence: float,
+    hits: Sequence[Hit],
+    notes: Sequence[str],
+    short_answer: ShortAnswer | None,
+) -> Answer:
+    """An answer: `text` with its markers, the citations `build_citations` made for it, and what it rests on."""
+    return Answer(
+        question=question.text,
+        text=text,
+        abstained=False,
+        confidence=round(confidence, 3),
+        citations=citations,
+        passages=tuple(hits),
+        retrieval_query=question.query,
+        notes=tuple(notes),
+        short_answer=short_answer,
     )
 
 

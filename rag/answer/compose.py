@@ -15,6 +15,7 @@ from rag.answer.citations import (
     MAX_WORDS,
     abstention,
     build_citations,
+    cited_answer,
     rows_closeness,
     states_same_fact,
 )
@@ -227,14 +228,14 @@ def compose_answer(
     The answer is drawn from the first `top_k` passages only. It is given when its confidence (the calibrated
     probability that it is right) reaches `min_confidence` (default: the scorer's documented operating point)."""
     if not question.text:
-        return abstention(question.text, EMPTY_QUESTION_TEXT, (), 0.0, "")
+        return abstention(question, EMPTY_QUESTION_TEXT)
     scorer = scorer or load_scorer()
     threshold = scorer.min_confidence if min_confidence is None else min_confidence
     evidence = gather_evidence(index, encode, question, top_k, doc_ids)
     scored = score_sentences(evidence, scorer)
     draft = draft_answer(evidence, scored, index, scorer)
     if draft is None:
-        return abstention(question.text, ABSTENTION_TEXT, evidence.hits, 0.0, evidence.query)
+        return abstention(question, ABSTENTION_TEXT, evidence.hits)
     best = draft.groups[0][0]
     notes = (
         f"type={evidence.terms.answer_type}",
@@ -243,20 +244,10 @@ def compose_answer(
         f"unknown={evidence.terms.unknown}",
     )
     if draft.confidence < threshold or names_no_one(draft, evidence.terms, index):
-        return abstention(question.text, ABSTENTION_TEXT, evidence.hits, draft.confidence, evidence.query, notes)
+        return abstention(question, ABSTENTION_TEXT, evidence.hits, draft.confidence, notes)
     text, citations = build_citations([[s.candidate for s in g] for g in draft.groups], index)
     short = find_short_answer(best.candidate, question, scorer, citations, text)
-    return Answer(
-        question=question.text,
-        text=text,
-        abstained=False,
-        confidence=round(draft.confidence, 3),
-        citations=citations,
-        passages=evidence.hits,
-        retrieval_query=evidence.query,
-        notes=notes,
-        short_answer=short,
-    )
+    return cited_answer(question, text, citations, draft.confidence, evidence.hits, notes, short)
 
 
 # ---------------------------------------------------------------- checking grounding

@@ -16,6 +16,7 @@ from rag.answer.citations import (  # citations, abstentions and limits as the f
     MAX_WORDS,
     abstention,
     build_citations,
+    cited_answer,
     states_same_fact,
 )
 from rag.answer.features import stripped
@@ -207,26 +208,17 @@ def compose_reader_answer(
     answer is given when its confidence (the calibrated probability that it is right) reaches
     `min_confidence` (default: the reader's operating point)."""
     if not question.text:
-        return abstention(question.text, EMPTY_QUESTION_TEXT, (), 0.0, "")
+        return abstention(question, EMPTY_QUESTION_TEXT)
     reader = reader or load_reader()
     threshold = reader.min_confidence if min_confidence is None else min_confidence
     reading = read_question(index, encode, reader, question, top_k, doc_ids)
     if reading.choice is None:
-        return abstention(question.text, ABSTENTION_TEXT, reading.hits, 0.0, reading.query)
+        return abstention(question, ABSTENTION_TEXT, reading.hits)
     features = reading.choice.features
     notes = tuple(f"{name}={value:.3f}" for name, value in features.items())
     if reading.confidence < threshold:
-        return abstention(question.text, ABSTENTION_TEXT, reading.hits, reading.confidence, reading.query, notes)
+        return abstention(question, ABSTENTION_TEXT, reading.hits, reading.confidence, notes)
     groups = quote_groups(reading, index)
     text, citations = build_citations(groups, index)
-    return Answer(
-        question=question.text,
-        text=text,
-        abstained=False,
-        confidence=round(reading.confidence, 3),
-        citations=citations,
-        passages=reading.hits,
-        retrieval_query=reading.query,
-        notes=notes,
-        short_answer=short_answer_of(reading, groups[0][0], text, citations),
-    )
+    short = short_answer_of(reading, groups[0][0], text, citations)
+    return cited_answer(question, text, citations, reading.confidence, reading.hits, notes, short)
