@@ -19,7 +19,6 @@ from rag.index.vectors import DISK_KINDS, VectorIndex, resolve_dense_kind
 from rag.ingest.chunking import CHUNKER_VERSION
 from rag.types import Article, Passage
 
-
 INDEX_RECIPE = "text/2+sentence-bm25/tf+neighbours"  # what is embedded and indexed; a change makes builds stale
 
 

@@ -17,7 +17,6 @@ from rag.ingest.chunking import CHUNKER_VERSION, chunk_article
 from rag.ingest.uploads import UploadStore
 from rag.types import Article, Passage
 
-
 # ---------------------------------------------------------------- pure helpers
 
 

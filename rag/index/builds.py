@@ -13,7 +13,6 @@ from typing import Iterable
 from rag.files import file_sha256, write_json_atomic
 from rag.types import Article, Paragraph, Passage, Span
 
-
 FORMAT_VERSION = 1
 POINTER_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"

@@ -12,7 +12,6 @@ import numpy as np
 
 from rag.index.late_chunking import ContextVectors, Span, pool_ranges, sentence_offsets, token_ranges
 
-
 MODEL_ENV = "RAG_MODEL"
 CACHE_ENV = "RAG_MODEL_CACHE"
 THREADS_ENV = "RAG_EMBED_THREADS"  # onnxruntime's intra-op threads (default: every core); a Ray actor sets 1

@@ -7,7 +7,6 @@ from typing import Iterator
 
 from rag.types import Article, Passage
 
-
 ACRONYM_DEFINITION = re.compile(r"((?:[\w’'-]+[ ,]+){1,10}?[\w’'-]+)\s+\(([A-Z][A-Za-z]{1,7})\)")  # the rule
 ACRONYM_MENTION = re.compile(r"(?<=[\w’'-])\s+\(([A-Z][A-Za-z]{1,7})\)")  # where its matches end
 LONG_FORM_CHAR = re.compile(r"[\w’' ,-]")

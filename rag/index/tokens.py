@@ -6,7 +6,6 @@ import re
 from functools import lru_cache
 from typing import Sequence
 
-
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below between
     both but by can could did do does doing down during each few for from further had has have having he her here

@@ -11,7 +11,6 @@ import numpy as np
 
 from rag.types import Passage, ScoredRow
 
-
 # Below this many vectors search is exact (flat): a scan of 20k vectors takes < 1 ms here; above it, IVF.
 # 1M vectors: flat ~115 ms per query, IVF (nprobe 64) ~2.5 ms at recall@10 0.995 (docs/BENCHMARKS.md).
 FLAT_BELOW = 20_000

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import shutil
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from rag.index.onnx_export import quantize_per_channel
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT_NAMES = ("start_logits", "end_logits")
@@ -63,18 +64,8 @@ def export_reader(state_file: Path, model_dir: str, target: Path, tokenizer_file
 
 
 def quantize_reader(source: Path, target: Path) -> None:
-    """Dynamic int8 quantisation, weights per output channel (as for the sentence encoder)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    root, quiet = logging.getLogger(), logging.NullHandler()
-    level = root.level
-    root.addHandler(quiet)
-    root.setLevel(logging.ERROR)
-    try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
-    finally:
-        root.setLevel(level)
-        root.removeHandler(quiet)
+    """Dynamic int8 quantisation, weights per output channel, as for the sentence encoder."""
+    quantize_per_channel(source, target)
 
 
 def copy_tokenizer(model_dir: str, folder: Path) -> Path:
