@@ -379,5 +379,5 @@ class Assistant:
             top_k or self.top_k,
             doc_ids,
             scorer=scorer or self.scorer,
-            min_confidence=self.min_confidence if min_confidence is None else min_confidence,
+            min_confidence=min_confidence,
         )

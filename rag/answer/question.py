@@ -220,9 +220,11 @@ def parse_question(asked: str, history: Sequence[str], index: CorpusIndex) -> Qu
     lexical = index.lexical
     if not text:  # nothing asked: nothing to resolve, and the composers abstain before searching
         return Question(str(asked or ""), text, earlier, "", salient_terms(text, lexical), False, question_wh(text))
-    query = expand_acronyms(resolve_follow_up(text, earlier, lexical), index.acronyms)
+    own = expand_acronyms(text, index.acronyms)
+    resolved = resolve_follow_up(text, earlier, lexical)
+    query = own if resolved == text else expand_acronyms(resolved, index.acronyms)
     terms = salient_terms(text, lexical, index.metadata_vocabulary, index.neighbours)
-    follow_up = query != expand_acronyms(text, index.acronyms)
+    follow_up = query != own
     if follow_up:  # rank sentences for what is asked now, helped by what the conversation was about
         terms = merge_terms(terms, salient_terms(query, lexical, index.metadata_vocabulary, index.neighbours))
     return Question(str(asked or ""), text, earlier, query, terms, follow_up, question_wh(text))
