@@ -104,14 +104,23 @@ def package_of(module: str) -> str:
     return module
 
 
-def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
-    """The imports between the boxes of the diagram (the root package's face left out: it only re-exports)."""
-    packages: dict[str, set[str]] = {p: set() for p in PACKAGES}
+def package_imports(graph: dict[str, set[str]], box=lambda package: package) -> dict[tuple[str, str], int]:
+    """How many module imports run from one box to another, a box being a package of PACKAGES or what `box`
+    makes of it (the root package's face left out: it only re-exports)."""
+    counts: dict[tuple[str, str], int] = {}
     for v, targets in graph.items():
         for w in targets:
             a, b = package_of(v), package_of(w)
-            if a != b and a in packages and b in packages:
-                packages[a].add(b)
+            if a in PACKAGES and b in PACKAGES and box(a) != box(b):
+                counts[(box(a), box(b))] = counts.get((box(a), box(b)), 0) + 1
+    return counts
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The imports between packages, as a graph of their own."""
+    packages: dict[str, set[str]] = {p: set() for p in PACKAGES}
+    for a, b in package_imports(graph):
+        packages[a].add(b)
     return packages
 
 
@@ -122,12 +131,7 @@ def mermaid(graph: dict[str, set[str]]) -> str:
     """Packages as boxes, top to bottom as the layers run; an arrow where modules of one import modules of the
     other, labelled with how many such imports there are. The shared value modules are one box."""
     box = lambda package: "shared" if package in SHARED else package.replace("rag.", "").strip("_")  # noqa: E731
-    edges: dict[tuple[str, str], int] = {}
-    for v, targets in graph.items():
-        for w in targets:
-            a, b = package_of(v), package_of(w)
-            if a != b and a in PACKAGES and b in PACKAGES and box(a) != box(b):
-                edges[(box(a), box(b))] = edges.get((box(a), box(b)), 0) + 1
+    edges = package_imports(graph, box)
     order = list(dict.fromkeys(box(p) for p in PACKAGES))
     lines = ["flowchart TD"]
     for name in order:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from rag.evaluate.evaluation import evaluate, load_questions
+from rag.answer.scoring import load_scorer
+from rag.evaluate.evaluation import evaluate, load_questions, mrr_at, recall_at
 from rag.evaluate.labelled import news_groups, squad_group
 from rag.evaluate.squad import SquadSet, format_squad_report, gold_rank, load_squad, run_squad, write_corpus
 
@@ -14,9 +15,6 @@ from rag.evaluate.squad import SquadSet, format_squad_report, gold_rank, load_sq
 def evaluate_dev_set(assistant, path: str | Path) -> tuple[dict, str]:
     """`evaluate` with each question's answer scored by the shipped fit without that question's article when
     the shipped fit used it (cross-validated by article), and a note saying which was the case."""
-
-    from rag.answer.scoring import load_scorer
-
     if assistant.reader is not None:
         note = f"answers by the reader in {assistant.reader.folder} (never trained on these questions)"
         return evaluate(assistant, load_questions(path)), note
@@ -36,8 +34,6 @@ def evaluate_dev_set(assistant, path: str | Path) -> tuple[dict, str]:
 
 def retrieval_table(assistant, squad: SquadSet, modes: Sequence[str] = ("dense", "bm25", "hybrid")) -> str:
     """recall@5 and MRR@10 of each retrieval mode on the answerable questions, side by side."""
-    from rag.evaluate.evaluation import mrr_at, recall_at
-
     contexts = {a.title: a.paragraphs for a in squad.articles}
     answerable = [q for q in squad.questions if q.answerable]
     lines = ["| retrieval | recall@5 | MRR@10 |", "|---|---|---|"]
@@ -55,8 +51,6 @@ def evaluate_squad_file(
     assistant, it does not make one), each article scored by the fit without it when the shipped fit used it
     (cross-validated by article)."""
     import tempfile
-
-    from rag.answer.scoring import load_scorer
 
     squad = load_squad(path)
     scorer = scorer or load_scorer()
